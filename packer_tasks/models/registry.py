@@ -1,0 +1,58 @@
+"""`assets/.prometeu/index.json` (SPEC §3): the authoritative registry of a project."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+REGISTRY_SCHEMA_VERSION = 1
+
+
+class RegistryEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset_id: StrictInt = Field(gt=0)
+    asset_uuid: StrictStr
+    included_in_build: StrictBool
+    root: StrictStr = Field(min_length=1)
+
+
+class Registry(BaseModel):
+    """Registry state. `next_asset_id` is the allocator: ids only grow, never come back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assets: list[RegistryEntry] = Field(default_factory=list)
+    next_asset_id: StrictInt = Field(default=1, gt=0)
+    schema_version: StrictInt = REGISTRY_SCHEMA_VERSION
+
+    def by_id(self, asset_id: int) -> RegistryEntry | None:
+        return next((e for e in self.assets if e.asset_id == asset_id), None)
+
+    def by_root(self, root: str) -> RegistryEntry | None:
+        return next((e for e in self.assets if e.root == root), None)
+
+    def by_uuid(self, uuid: str) -> RegistryEntry | None:
+        return next((e for e in self.assets if e.asset_uuid == uuid), None)
+
+    def build_set(self) -> list[RegistryEntry]:
+        return [e for e in self.assets if e.included_in_build]
+
+    def with_entry(self, entry: RegistryEntry) -> Registry:
+        """Replace the entry with the same id (or append), keeping entries sorted by id."""
+        rest = [e for e in self.assets if e.asset_id != entry.asset_id]
+        assets = sorted([*rest, entry], key=lambda e: e.asset_id)
+        next_id = max(self.next_asset_id, entry.asset_id + 1)
+        return self.model_copy(update={"assets": assets, "next_asset_id": next_id})
+
+    def without(self, asset_id: int) -> Registry:
+        return self.model_copy(
+            update={"assets": [e for e in self.assets if e.asset_id != asset_id]}
+        )
+
+    def allocate(self, asset_uuid: str, root: str, included: bool = True) -> tuple[Registry, int]:
+        """Register a new root under a fresh id; the allocator moves on for good."""
+        new_id = self.next_asset_id
+        entry = RegistryEntry(asset_id=new_id, asset_uuid=asset_uuid,
+                              included_in_build=included, root=root)
+        reg = self.with_entry(entry)
+        return reg.model_copy(update={"next_asset_id": new_id + 1}), new_id
