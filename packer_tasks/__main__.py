@@ -1,0 +1,5 @@
+"""`python -m packer_tasks` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,47 @@
+"""The `prometeu-packer` command line: a thin click layer over PackerService."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ..workspace.lane import LaneBusy
+from .context import Ctx
+from .render import err
+from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Project folder (default: found from the current folder up).")
+@click.version_option(package_name="prometeu-packer")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None) -> None:
+    """Validate PROMETEU game assets and pack them into build/assets.pa."""
+    ctx.obj = Ctx(project_dir)
+
+
+for _cmd in WORKSPACE_COMMANDS:
+    cli.add_command(_cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: usage errors exit 2; an unexpected bug prints one line, not a traceback."""
+    try:
+        cli.main(args=argv, prog_name="prometeu-packer", standalone_mode=True)
+    except LaneBusy as exc:
+        err.print(f"[red]error:[/] {exc}; try again when the other packer command finishes")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so plainly
+        if os.environ.get("PROMETEU_PACKER_DEBUG"):
+            traceback.print_exc()
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} "
+                  "(set PROMETEU_PACKER_DEBUG=1 for details and report it)")
+        sys.exit(3)

@@ -1,0 +1,187 @@
+"""Workspace and registry commands: init, new, register, include/exclude, relocate, remove."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..models.declaration import AssetDeclaration
+from ..models.registry import Registry
+from ..models.results import (
+    AssetDetailsResult,
+    ListAssetsResult,
+    MutationResult,
+    OperationResult,
+)
+from ..service import PackerService
+from ..workspace.project import Project
+from .context import Ctx, emit, json_option, pass_ctx
+from .render import out, print_diagnostics, print_result
+
+
+@click.command()
+@json_option
+@pass_ctx
+def init(ctx: Ctx, as_json: bool) -> None:
+    """Create assets/.prometeu/index.json here (or in --project). Safe to run twice."""
+    root = ctx.project_dir or Path.cwd()
+    service = PackerService(Project(root.absolute()), sink=ctx.sink)
+    emit(service.init_workspace(), as_json)
+
+
+@click.command("new")
+@click.argument("family")
+@click.argument("root")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--tile-size", type=click.Choice(["8", "16", "32"]), default=None,
+              help="glyph_bank: tile size in pixels.")
+@click.option("--name", default=None, help="Label (defaults to the root's last folder).")
+@click.option("--preload/--no-preload", default=False, help="Preload at boot.")
+@click.option("--slot", type=click.IntRange(0, 15), default=None, help="Explicit preload slot.")
+@click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
+@json_option
+@pass_ctx
+def new(ctx: Ctx, family: str, root: str, files: tuple[Path, ...], tile_size: str | None,
+        name: str | None, preload: bool, slot: int | None, exclude: bool,
+        as_json: bool) -> None:
+    """Scaffold and register a new asset from FILES (artifacts in the order given).
+
+    Example: prometeu-packer new glyph_bank ui/hud --tile-size 16 heart.png coin.png
+    """
+    options: dict[str, Any] = {}
+    if tile_size is not None:
+        options["tile_size"] = int(tile_size)
+    result = ctx.service().create_asset(family, root, list(files), options,
+                                        include=not exclude, preload=preload or slot is not None,
+                                        slot=slot, name=name)
+    emit(result, as_json)
+
+
+def _register(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
+    emit(ctx.service().register_asset(root, include=not exclude), as_json)
+
+
+@click.command()
+@click.argument("root")
+@click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
+@json_option
+@pass_ctx
+def register(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
+    """Register an existing asset root (gets a new, never-reused asset_id)."""
+    _register(ctx, root, exclude, as_json)
+
+
+@click.command()
+@click.argument("root")
+@click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
+@json_option
+@pass_ctx
+def adopt(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
+    """Adopt an unregistered asset root (same as register)."""
+    _register(ctx, root, exclude, as_json)
+
+
+@click.command()
+@click.argument("asset")
+@json_option
+@pass_ctx
+def include(ctx: Ctx, asset: str, as_json: bool) -> None:
+    """Put ASSET (id or root) back into the build set."""
+    emit(ctx.service().include_asset_in_build(asset), as_json)
+
+
+@click.command()
+@click.argument("asset")
+@json_option
+@pass_ctx
+def exclude(ctx: Ctx, asset: str, as_json: bool) -> None:
+    """Keep ASSET (id or root) out of the build without losing its identity."""
+    emit(ctx.service().exclude_asset_from_build(asset), as_json)
+
+
+@click.command()
+@click.argument("asset")
+@click.argument("new_root")
+@click.option("--yes", is_flag=True, help="Apply the move (otherwise only preview it).")
+@json_option
+@pass_ctx
+def relocate(ctx: Ctx, asset: str, new_root: str, yes: bool, as_json: bool) -> None:
+    """Move ASSET's folder to NEW_ROOT, keeping asset_id and asset_uuid."""
+    emit(ctx.service().relocate_asset(asset, new_root, apply=yes), as_json)
+
+
+@click.command()
+@click.argument("asset")
+@click.option("--delete-files", is_flag=True, help="Also delete the asset folder.")
+@click.option("--yes", is_flag=True, help="Consent to deleting files.")
+@json_option
+@pass_ctx
+def remove(ctx: Ctx, asset: str, delete_files: bool, yes: bool, as_json: bool) -> None:
+    """Unregister ASSET (its id is retired). Files stay unless --delete-files --yes."""
+    emit(ctx.service().remove_asset(asset, delete_files=delete_files,
+                                    apply=yes or not delete_files), as_json)
+
+
+def _render_list(result: OperationResult) -> None:
+    assert isinstance(result, ListAssetsResult)
+    table = Table(title=result.summary, show_lines=False)
+    for col in ("id", "root", "name", "family", "artifacts", "build", "state"):
+        table.add_column(col)
+    for a in result.assets:
+        build = "included" if a.included_in_build else ("excluded" if a.registered
+                                                          else "unregistered")
+        table.add_row(str(a.asset_id) if a.asset_id is not None else "-", a.root,
+                      a.name or "?", a.family or "?", str(a.artifact_count), build,
+                      "[red]blocked[/]" if a.blocking else "[green]ok[/]")
+    out.print(table)
+    print_diagnostics(result.diagnostics)
+
+
+@click.command("list")
+@json_option
+@pass_ctx
+def list_(ctx: Ctx, as_json: bool) -> None:
+    """List registered and unregistered assets with their build status."""
+    emit(ctx.service().list_assets(), as_json, _render_list)
+
+
+def _render_details(result: OperationResult) -> None:
+    assert isinstance(result, AssetDetailsResult)
+    print_result(result, show_diagnostics=False)
+    a = result.asset
+    if a is not None:
+        out.print(f"  asset_id: {a.asset_id}   uuid: {a.asset_uuid}")
+        out.print(f"  build: {'included' if a.included_in_build else 'not in build'}")
+        if a.output:
+            out.print(f"  output: {a.output.get('format')} codec={a.output.get('codec')} "
+                      f"metadata={json.dumps(a.output.get('metadata'))}")
+        out.print(f"  preload: {json.dumps(a.preload)}")
+        for i in a.inputs:
+            size = f"{i.size} bytes" if i.size is not None else "[red]missing[/]"
+            out.print(f"  input {i.file} ({', '.join(i.roles)}): {size}")
+    print_diagnostics(result.diagnostics)
+
+
+@click.command()
+@click.argument("asset")
+@json_option
+@pass_ctx
+def show(ctx: Ctx, asset: str, as_json: bool) -> None:
+    """Details of ASSET (id or root): declaration, inputs with sizes, diagnostics."""
+    emit(ctx.service().get_asset_details(asset), as_json, _render_details)
+
+
+@click.command()
+@click.argument("which", type=click.Choice(["asset", "registry"]))
+def schema(which: str) -> None:
+    """Print the JSON Schema of asset.json or the registry, for editors."""
+    model = AssetDeclaration if which == "asset" else Registry
+    click.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=True))
+
+
+COMMANDS = [init, new, register, adopt, include, exclude, relocate, remove, list_, show, schema]
+__all__ = ["COMMANDS", "MutationResult"]

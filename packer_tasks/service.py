@@ -1,0 +1,510 @@
+"""The per-project service: every operation of SPEC §6 as a method with a pydantic result.
+
+Front ends (CLI, doit, an editor) call these and render the results and events; they never
+re-derive packer semantics. Mutations run inside the project's write lane and re-read the
+registry there, so a preview computed earlier can never be applied against stale state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .canonical_json import pretty
+from .events.sink import EventSink, NullSink, OperationEmitter
+from .families import get_family
+from .families.base import ScaffoldRequest
+from .models.declaration import (
+    ASSET_FILE,
+    ASSET_SCHEMA_VERSION,
+    ArtifactDecl,
+    AssetDeclaration,
+    PreloadDecl,
+)
+from .models.diagnostic import Diagnostic, any_blocking, error
+from .models.event import AssetRef, EventKind
+from .models.registry import Registry, RegistryEntry
+from .models.results import (
+    Action,
+    AssetDetails,
+    AssetDetailsResult,
+    AssetSummary,
+    InputInfo,
+    ListAssetsResult,
+    MutationResult,
+    OperationResult,
+    Status,
+)
+from .workspace.atomic import write_atomic
+from .workspace.declarations import LoadedAsset, load_asset, parse_declaration
+from .workspace.lane import write_lane
+from .workspace.paths import normalize_root, relative_path_problem
+from .workspace.project import Project
+from .workspace.registry_store import load_registry, save_registry
+from .workspace.snapshot import RegisteredAsset, WorkspaceSnapshot, take_snapshot
+
+
+class OperationError(Exception):
+    """A mutation that cannot proceed; carries the blocking diagnostics for the result."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = list(diagnostics)
+
+
+def parse_ref(ref: str | int) -> str | int:
+    """CLI addressing: a number is an asset_id, anything else a root relative to assets/."""
+    if isinstance(ref, int):
+        return ref
+    text = ref.strip()
+    return int(text) if text.isdigit() else normalize_root(text)
+
+
+class PackerService:
+    """One project's packer. Construct with the host's event sink to receive its events."""
+
+    def __init__(self, project: Project, sink: EventSink | None = None,
+                 lane_timeout: float = 120.0) -> None:
+        self.project = project
+        self.sink: EventSink = sink if sink is not None else NullSink()
+        self.lane_timeout = lane_timeout
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def emitter(self) -> OperationEmitter:
+        return OperationEmitter(self.sink, self.project.project_id)
+
+    def snapshot(self, *, scan: bool = False) -> WorkspaceSnapshot:
+        return take_snapshot(self.project, scan=scan)
+
+    def lane(self) -> Any:
+        return write_lane(self.project.lock_path, self.lane_timeout)
+
+    def _registry_for_write(self) -> Registry:
+        registry, diags = load_registry(self.project.registry_path)
+        blocking = [d for d in diags if d.blocking]
+        if registry is None or blocking:
+            raise OperationError(blocking or diags)
+        return registry
+
+    def _resolve(self, registry: Registry, ref: str | int) -> RegistryEntry:
+        key = parse_ref(ref)
+        entry = registry.by_id(key) if isinstance(key, int) else registry.by_root(key)
+        if entry is None:
+            raise OperationError([error("asset.not_registered",
+                                        f"no registered asset is addressed by {ref!r}",
+                                        "use `prometeu-packer list` to see ids and roots")])
+        return entry
+
+    def _finish(self, em: OperationEmitter, result: OperationResult) -> OperationResult:
+        refs = result.affected_assets
+        if result.status is Status.PREVIEW:
+            em.emit(EventKind.PREVIEW_READY, result.summary, assets=refs)
+        elif result.status is Status.SUCCESS and result.applied_actions:
+            em.emit(EventKind.ACTION_APPLIED, result.summary, assets=refs)
+        elif result.status is not Status.SUCCESS:
+            em.emit(EventKind.ACTION_FAILED, result.summary, assets=refs)
+        return result
+
+    def _mutation(self, operation: str, em: OperationEmitter, body: Any) -> MutationResult:
+        """Run `body()` in the write lane; OperationError becomes a blocked result."""
+        try:
+            with self.lane():
+                result: MutationResult = body()
+        except OperationError as exc:
+            result = MutationResult(
+                operation=operation, operation_id=em.operation_id, status=Status.BLOCKED,
+                summary=f"{operation} refused: {exc.diagnostics[0].message}",
+                diagnostics=exc.diagnostics, blockers=exc.diagnostics)
+        except OSError as exc:
+            diag = error("io.failed", f"{operation} failed: {exc.strerror or exc} "
+                         f"({exc.filename or ''})", "check free space and permissions")
+            result = MutationResult(operation=operation, operation_id=em.operation_id,
+                                    status=Status.FAILED, summary=diag.message,
+                                    diagnostics=[diag], blockers=[diag])
+        self._finish(em, result)
+        return result
+
+    # -- workspace --------------------------------------------------------------------
+
+    def init_workspace(self) -> MutationResult:
+        """Create `assets/.prometeu/index.json` if missing; running it twice changes nothing."""
+        em = self.emitter()
+
+        def body() -> MutationResult:
+            path = self.project.registry_path
+            applied: list[Action] = []
+            if not path.exists():
+                save_registry(path, Registry())
+                applied.append(Action(kind="create_registry", path="assets/.prometeu/index.json",
+                                      description="created an empty registry"))
+            gitignore = self.project.meta_dir / ".gitignore"
+            if not gitignore.exists():
+                write_atomic(gitignore, b".write.lock\n")
+            summary = ("initialized an empty packer workspace" if applied
+                       else "workspace already initialized; nothing changed")
+            return MutationResult(operation="init_workspace", operation_id=em.operation_id,
+                                  status=Status.SUCCESS, summary=summary,
+                                  applied_actions=applied)
+
+        self.project.meta_dir.mkdir(parents=True, exist_ok=True)
+        return self._mutation("init_workspace", em, body)
+
+    def create_asset(self, family_name: str, root: str, files: Sequence[Path],
+                     options: dict[str, Any] | None = None, *, include: bool = True,
+                     preload: bool = False, slot: int | None = None,
+                     name: str | None = None) -> MutationResult:
+        """Scaffold a root from PNG/WAV files (copied in, artifacts in the order given)."""
+        em = self.emitter()
+        root = normalize_root(root)
+
+        def body() -> MutationResult:
+            registry = self._registry_for_write()
+            family = get_family(family_name)
+            problems: list[Diagnostic] = []
+            if family is None:
+                from .families import FAMILIES
+
+                raise OperationError([error("declaration.unknown_family",
+                                            f"{family_name!r} is not a known family",
+                                            f"use one of {sorted(FAMILIES)}")])
+            bad_root = relative_path_problem(root, "asset root")
+            if bad_root is not None or root.startswith(".prometeu"):
+                raise OperationError([bad_root or error(
+                    "path.reserved", "assets/.prometeu is reserved for the packer",
+                    "choose another root")])
+            target = self.project.root_dir(root)
+            if target.exists() and any(target.iterdir()):
+                raise OperationError([error("asset.root_exists",
+                                            f"assets/{root} already exists and is not empty",
+                                            "choose a new root, or `register` the existing one")])
+            if registry.by_root(root):
+                raise OperationError([error("asset.already_registered",
+                                            f"{root!r} is already registered", "")])
+            names = [Path(f).name for f in files]
+            for f in files:
+                if not Path(f).is_file():
+                    problems.append(error("input.missing", f"{f} is not a file",
+                                          "pass existing PNG/WAV files", path=str(f)))
+                elif Path(f).suffix.lower() not in family.input_suffixes:
+                    problems.append(error("input.wrong_type",
+                                          f"{f} is not a {'/'.join(family.input_suffixes)} file",
+                                          f"a {family.type_name} takes "
+                                          f"{'/'.join(family.input_suffixes)} files", path=str(f)))
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                problems.append(error("input.duplicate_name",
+                                      f"several files are named {dupes}",
+                                      "rename them so each file name is unique"))
+            if not files:
+                problems.append(error("artifact.none", "no input files given",
+                                      "pass at least one file"))
+            if problems:
+                raise OperationError(problems)
+            output = family.scaffold_output(ScaffoldRequest(names, options or {}))
+            decl = AssetDeclaration(
+                schema_version=ASSET_SCHEMA_VERSION, asset_uuid=str(uuid.uuid4()),
+                name=name or root.rsplit("/", 1)[-1], type=family.type_name,
+                inputs={family.input_role: names},
+                artifacts=[ArtifactDecl(index=i, file=n) for i, n in enumerate(names)],
+                output=output, preload=PreloadDecl(enabled=preload, slot=slot))
+            created = not target.exists()
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                for f, n in zip(files, names, strict=True):
+                    shutil.copyfile(f, target / n)
+                write_atomic(target / ASSET_FILE, pretty(decl.to_json_dict()))
+                registry, new_id = registry.allocate(decl.asset_uuid, root, include)
+                save_registry(self.project.registry_path, registry)
+            except BaseException:
+                if created:
+                    shutil.rmtree(target, ignore_errors=True)
+                raise
+            loaded = load_asset(self.project.assets_dir, root)
+            ref = AssetRef(asset_id=new_id, root=root)
+            return MutationResult(
+                operation="create_asset", operation_id=em.operation_id, status=Status.SUCCESS,
+                summary=f"created {family.type_name} {root!r} as asset {new_id} with "
+                        f"{len(names)} artifact(s)",
+                affected_assets=[ref], diagnostics=list(loaded.diagnostics),
+                applied_actions=[Action(kind="create_root", path=f"assets/{root}",
+                                        description=f"copied {len(names)} file(s) and wrote "
+                                                    f"{ASSET_FILE}"),
+                                 Action(kind="register", path=f"assets/{root}",
+                                        description=f"registered as asset_id {new_id}")],
+                asset=self._summary(RegistryEntry(asset_id=new_id, asset_uuid=decl.asset_uuid,
+                                                  included_in_build=include, root=root), loaded))
+
+        return self._mutation("create_asset", em, body)
+
+    def register_asset(self, root: str, *, include: bool = True) -> MutationResult:
+        """Register an existing root under a fresh, never-reused asset_id."""
+        em = self.emitter()
+        root = normalize_root(root)
+
+        def body() -> MutationResult:
+            registry = self._registry_for_write()
+            bad = relative_path_problem(root, "asset root")
+            if bad is not None:
+                raise OperationError([bad])
+            decl_path = self.project.root_dir(root) / ASSET_FILE
+            try:
+                data = decl_path.read_bytes()
+            except OSError:
+                raise OperationError([error("declaration.missing",
+                                            f"assets/{root}/{ASSET_FILE} does not exist",
+                                            "create the asset with `prometeu-packer new`")])
+            decl, diags = parse_declaration(data, f"{root}/{ASSET_FILE}")
+            if decl is None:
+                raise OperationError(diags)
+            if registry.by_root(root) is not None:
+                raise OperationError([error("asset.already_registered",
+                                            f"{root!r} is already registered as asset "
+                                            f"{registry.by_root(root).asset_id}",  # type: ignore[union-attr]
+                                            "nothing to do")])
+            other = registry.by_uuid(decl.asset_uuid)
+            if other is not None:
+                raise OperationError([error(
+                    "registry.duplicate_uuid",
+                    f"asset_uuid {decl.asset_uuid} already belongs to asset {other.asset_id} "
+                    f"at {other.root!r}",
+                    "if this is a copy, give it a new asset_uuid; if the asset moved, use "
+                    "`prometeu-packer relocate`")])
+            registry, new_id = registry.allocate(decl.asset_uuid, root, include)
+            save_registry(self.project.registry_path, registry)
+            loaded = load_asset(self.project.assets_dir, root)
+            entry = registry.by_id(new_id)
+            assert entry is not None
+            return MutationResult(
+                operation="register_asset", operation_id=em.operation_id,
+                status=Status.SUCCESS, summary=f"registered {root!r} as asset {new_id}",
+                affected_assets=[AssetRef(asset_id=new_id, root=root)],
+                diagnostics=list(loaded.diagnostics),
+                applied_actions=[Action(kind="register", path=f"assets/{root}",
+                                        description=f"registered as asset_id {new_id}")],
+                asset=self._summary(entry, loaded))
+
+        return self._mutation("register_asset", em, body)
+
+    adopt_asset = register_asset
+
+    def include_asset_in_build(self, ref: str | int) -> MutationResult:
+        return self._set_included(ref, True)
+
+    def exclude_asset_from_build(self, ref: str | int) -> MutationResult:
+        return self._set_included(ref, False)
+
+    def _set_included(self, ref: str | int, included: bool) -> MutationResult:
+        em = self.emitter()
+        op = "include_asset_in_build" if included else "exclude_asset_from_build"
+
+        def body() -> MutationResult:
+            registry = self._registry_for_write()
+            entry = self._resolve(registry, ref)
+            applied: list[Action] = []
+            if entry.included_in_build != included:
+                registry = registry.with_entry(entry.model_copy(
+                    update={"included_in_build": included}))
+                save_registry(self.project.registry_path, registry)
+                applied.append(Action(kind="set_included", path=f"assets/{entry.root}",
+                                      description=("included in" if included else
+                                                   "excluded from") + " the build"))
+            word = "included in" if included else "excluded from"
+            summary = (f"asset {entry.asset_id} ({entry.root}) {word} the build" if applied
+                       else f"asset {entry.asset_id} was already {word} the build")
+            new_entry = registry.by_id(entry.asset_id)
+            assert new_entry is not None
+            return MutationResult(
+                operation=op, operation_id=em.operation_id, status=Status.SUCCESS,
+                summary=summary, applied_actions=applied,
+                affected_assets=[AssetRef(asset_id=entry.asset_id, root=entry.root)],
+                asset=self._summary(new_entry, load_asset(self.project.assets_dir, entry.root)))
+
+        return self._mutation(op, em, body)
+
+    def relocate_asset(self, ref: str | int, new_root: str, *, apply: bool = False
+                       ) -> MutationResult:
+        """Move a root and keep both ids. Without `apply`, only a preview."""
+        em = self.emitter()
+        new_root = normalize_root(new_root)
+
+        def body() -> MutationResult:
+            registry = self._registry_for_write()
+            entry = self._resolve(registry, ref)
+            problems: list[Diagnostic] = []
+            bad = relative_path_problem(new_root, "new root")
+            if bad is not None:
+                problems.append(bad)
+            src = self.project.root_dir(entry.root)
+            dst = self.project.root_dir(new_root)
+            if not src.is_dir():
+                problems.append(error("asset.root_missing", f"assets/{entry.root} does not "
+                                      "exist, so there is nothing to move", ""))
+            if bad is None and (dst.exists() or registry.by_root(new_root)):
+                problems.append(error("asset.root_exists", f"assets/{new_root} already exists",
+                                      "choose a free destination"))
+            if bad is None and (new_root.startswith(".prometeu") or
+                                new_root.startswith(entry.root + "/")):
+                problems.append(error("path.reserved", f"cannot move into {new_root!r}",
+                                      "choose a destination outside the asset and .prometeu"))
+            for other in registry.assets:
+                if other.asset_id != entry.asset_id and (
+                        new_root.startswith(other.root + "/")
+                        or other.root.startswith(new_root + "/")):
+                    problems.append(error("asset.root_nested",
+                                          f"{new_root!r} would nest with asset "
+                                          f"{other.asset_id} at {other.root!r}",
+                                          "asset roots cannot contain one another"))
+            if problems:
+                raise OperationError(problems)
+            actions = [Action(kind="move_root", path=f"assets/{entry.root}",
+                              target=f"assets/{new_root}",
+                              description=f"move the folder to assets/{new_root}"),
+                       Action(kind="update_registry", path="assets/.prometeu/index.json",
+                              description=f"asset {entry.asset_id} root → {new_root}")]
+            refs = [AssetRef(asset_id=entry.asset_id, root=new_root)]
+            if not apply:
+                return MutationResult(
+                    operation="relocate_asset", operation_id=em.operation_id,
+                    status=Status.PREVIEW, proposed_actions=actions, affected_assets=refs,
+                    summary=f"would move asset {entry.asset_id} from {entry.root!r} to "
+                            f"{new_root!r} (ids kept); pass --yes to apply")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            src.rename(dst)
+            try:
+                save_registry(self.project.registry_path,
+                              registry.with_entry(entry.model_copy(update={"root": new_root})))
+            except BaseException:
+                dst.rename(src)
+                raise
+            _prune_empty_parents(src.parent, self.project.assets_dir)
+            new_entry = entry.model_copy(update={"root": new_root})
+            return MutationResult(
+                operation="relocate_asset", operation_id=em.operation_id,
+                status=Status.SUCCESS, applied_actions=actions, affected_assets=refs,
+                summary=f"moved asset {entry.asset_id} to {new_root!r}; asset_id and "
+                        "asset_uuid unchanged",
+                asset=self._summary(new_entry, load_asset(self.project.assets_dir, new_root)))
+
+        return self._mutation("relocate_asset", em, body)
+
+    def remove_asset(self, ref: str | int, *, delete_files: bool = False,
+                     apply: bool = True) -> MutationResult:
+        """Drop the registry entry (its id is never reused). Deleting files needs consent."""
+        em = self.emitter()
+
+        def body() -> MutationResult:
+            registry = self._registry_for_write()
+            entry = self._resolve(registry, ref)
+            actions = [Action(kind="unregister", path="assets/.prometeu/index.json",
+                              description=f"remove asset {entry.asset_id} from the registry "
+                                          "(its id is retired, never reused)")]
+            if delete_files:
+                actions.append(Action(kind="delete_root", path=f"assets/{entry.root}",
+                                      description="delete the asset folder and its files"))
+            refs = [AssetRef(asset_id=entry.asset_id, root=entry.root)]
+            if not apply:
+                return MutationResult(
+                    operation="remove_asset", operation_id=em.operation_id,
+                    status=Status.PREVIEW, proposed_actions=actions, affected_assets=refs,
+                    summary=f"would remove asset {entry.asset_id} ({entry.root})"
+                            + (" and delete its files" if delete_files else "")
+                            + "; pass --yes to apply")
+            save_registry(self.project.registry_path, registry.without(entry.asset_id))
+            if delete_files:
+                root_dir = self.project.root_dir(entry.root)
+                shutil.rmtree(root_dir, ignore_errors=True)
+                _prune_empty_parents(root_dir.parent, self.project.assets_dir)
+            return MutationResult(
+                operation="remove_asset", operation_id=em.operation_id, status=Status.SUCCESS,
+                applied_actions=actions, affected_assets=refs,
+                summary=f"removed asset {entry.asset_id} ({entry.root}) from the registry"
+                        + ("; its files were deleted" if delete_files else
+                           "; its files stay on disk (unregistered)"))
+
+        return self._mutation("remove_asset", em, body)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _summary(self, entry: RegistryEntry | None, loaded: LoadedAsset) -> AssetSummary:
+        decl = loaded.declaration
+        return AssetSummary(
+            asset_id=entry.asset_id if entry else None,
+            asset_uuid=entry.asset_uuid if entry else (decl.asset_uuid if decl else None),
+            root=loaded.root, name=decl.name if decl else None,
+            family=decl.type if decl else None, registered=entry is not None,
+            included_in_build=bool(entry and entry.included_in_build),
+            artifact_count=len(decl.artifacts) if decl else 0,
+            blocking=any_blocking(loaded.diagnostics))
+
+    def list_assets(self) -> ListAssetsResult:
+        """Registered and unregistered roots, with build status."""
+        em = self.emitter()
+        snap = self.snapshot(scan=True)
+        rows = [self._summary(a.entry, a.loaded) for a in snap.registered]
+        rows += [self._summary(None, u) for u in snap.unregistered or ()]
+        for u in snap.unregistered or ():
+            em.emit(EventKind.ASSET_DISCOVERED, f"unregistered asset root {u.root}",
+                    assets=[AssetRef(root=u.root)])
+        n_reg = len(snap.registered)
+        n_in = len(snap.build_set())
+        status = Status.SUCCESS if snap.registry is not None else Status.FAILED
+        return ListAssetsResult(
+            operation="list_assets", operation_id=em.operation_id, status=status,
+            summary=f"{n_reg} registered ({n_in} in the build), "
+                    f"{len(snap.unregistered or ())} unregistered",
+            diagnostics=list(snap.registry_diagnostics),
+            blockers=[d for d in snap.registry_diagnostics if d.blocking], assets=rows)
+
+    def get_asset_details(self, ref: str | int) -> AssetDetailsResult:
+        em = self.emitter()
+        snap = self.snapshot()
+        key = parse_ref(ref)
+        found: RegisteredAsset | None = snap.find(key)
+        entry = found.entry if found else None
+        if found is not None:
+            loaded = found.loaded
+        elif isinstance(key, str) and (self.project.root_dir(key) / ASSET_FILE).exists():
+            loaded = load_asset(self.project.assets_dir, key)
+        else:
+            diag = error("asset.not_found", f"no asset is addressed by {ref!r}",
+                         "use `prometeu-packer list` to see ids and roots")
+            return AssetDetailsResult(operation="get_asset_details",
+                                      operation_id=em.operation_id, status=Status.FAILED,
+                                      summary=diag.message, diagnostics=[diag],
+                                      blockers=[diag])
+        decl = loaded.declaration
+        sizes = {f.rel: f.size for f in loaded.inputs}
+        inputs: list[InputInfo] = []
+        if decl is not None:
+            for rel in decl.input_files():
+                roles = [r for r, paths in decl.inputs.items() if rel in paths]
+                inputs.append(InputInfo(file=rel, roles=roles, size=sizes.get(rel),
+                                        exists=rel in sizes))
+        base = self._summary(entry, loaded)
+        details = AssetDetails(
+            **base.model_dump(), declaration=decl.to_json_dict() if decl else None,
+            inputs=inputs, output=decl.output.model_dump(mode="json") if decl else None,
+            preload=decl.preload.model_dump(mode="json", exclude_none=True) if decl else None,
+            last_modified=loaded.last_modified_ms)
+        return AssetDetailsResult(
+            operation="get_asset_details", operation_id=em.operation_id,
+            status=Status.SUCCESS, summary=f"{loaded.root}: {base.family or 'unreadable'}, "
+            f"{base.artifact_count} artifact(s)" + (", blocked" if base.blocking else ""),
+            affected_assets=[AssetRef(asset_id=base.asset_id, root=loaded.root)],
+            diagnostics=list(loaded.diagnostics),
+            blockers=[d for d in loaded.diagnostics if d.blocking], asset=details)
+
+
+def _prune_empty_parents(folder: Path, stop: Path) -> None:
+    """Remove folders left empty by a move or delete, up to (not including) assets/."""
+    folder, stop = folder.absolute(), stop.absolute()
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

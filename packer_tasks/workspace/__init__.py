@@ -1,0 +1,1 @@
+"""Workspace I/O: project discovery, the registry store, declarations on disk, scanning."""

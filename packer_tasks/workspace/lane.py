@@ -1,0 +1,72 @@
+"""The write lane (SPEC §9): one writer per project across threads and processes.
+
+A process-wide re-entrant lock orders threads; an exclusive `flock` on
+`assets/.prometeu/.write.lock` orders processes (two terminals, doit and the CLI at once).
+The kernel drops the flock when a process dies, so a killed writer never wedges the project.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_locks: dict[Path, threading.RLock] = {}
+_depth: dict[Path, int] = {}
+_fds: dict[Path, int] = {}
+_guard = threading.Lock()
+
+
+class LaneBusy(Exception):
+    """Another process held the write lane for longer than we agreed to wait."""
+
+
+def _thread_lock(path: Path) -> threading.RLock:
+    with _guard:
+        return _locks.setdefault(path, threading.RLock())
+
+
+@contextmanager
+def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
+    """Hold the project's write lane for the duration of the block."""
+    key = lock_path.resolve() if lock_path.exists() else lock_path.absolute()
+    rlock = _thread_lock(key)
+    if not rlock.acquire(timeout=timeout):
+        raise LaneBusy(f"another thread held the write lane for {timeout:.0f}s")
+    try:
+        if _depth.get(key, 0) == 0:
+            _fds[key] = _acquire_flock(lock_path, timeout)
+        _depth[key] = _depth.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            _depth[key] -= 1
+            if _depth[key] == 0:
+                fd = _fds.pop(key)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+    finally:
+        rlock.release()
+
+
+def _acquire_flock(lock_path: Path, timeout: float) -> int:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LaneBusy(
+                    f"another packer process held {lock_path} for {timeout:.0f}s"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)

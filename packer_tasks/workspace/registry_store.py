@@ -1,0 +1,130 @@
+"""Reading and writing `assets/.prometeu/index.json`: strict parse, canonical atomic write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..canonical_json import pretty
+from ..models.diagnostic import Diagnostic, error
+from ..models.registry import REGISTRY_SCHEMA_VERSION, Registry
+from .atomic import write_atomic
+from .paths import relative_path_problem
+
+REGISTRY_LABEL = "assets/.prometeu/index.json"
+
+
+def registry_bytes(registry: Registry) -> bytes:
+    return pretty(registry.model_dump(mode="json"))
+
+
+def save_registry(path: Path, registry: Registry) -> None:
+    write_atomic(path, registry_bytes(registry))
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """A short, human list of pydantic errors: `field.path: message`."""
+    parts = []
+    for err in exc.errors()[:8]:
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = len(exc.errors()) - 8
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Diagnostic | None]:
+    """Decode UTF-8 JSON, turning every defect into one diagnostic with line and column."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, error(f"{code_prefix}.invalid_json",
+                           f"{label} is not UTF-8 text (byte {exc.start})",
+                           "save the file as UTF-8 JSON")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, error(f"{code_prefix}.invalid_json",
+                           f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                           f"column {exc.colno}", "fix the JSON syntax at that position")
+
+
+def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
+    """Parse the registry; structural defects come back as blocking diagnostics."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, [error("registry.missing", f"{REGISTRY_LABEL} does not exist",
+                            "run `prometeu-packer init` in the project folder")]
+    except OSError as exc:
+        return None, [error("registry.unreadable", f"{REGISTRY_LABEL} cannot be read: "
+                            f"{exc.strerror}", "check the file's permissions")]
+    raw, problem = parse_json_bytes(data, REGISTRY_LABEL, "registry")
+    if problem is not None:
+        return None, [problem]
+    if isinstance(raw, dict) and raw.get("schema_version") != REGISTRY_SCHEMA_VERSION:
+        return None, [error("registry.schema_version_unsupported",
+                            f"{REGISTRY_LABEL} has schema_version "
+                            f"{raw.get('schema_version')!r}; this packer reads version "
+                            f"{REGISTRY_SCHEMA_VERSION}",
+                            "use a packer that knows this version; nothing was migrated")]
+    try:
+        registry = Registry.model_validate(raw, strict=True)
+    except ValidationError as exc:
+        return None, [error("registry.schema", f"{REGISTRY_LABEL} does not match the "
+                            f"registry schema: {describe_validation(exc)}",
+                            "fix the listed fields (see `prometeu-packer schema registry`)")]
+    diagnostics = registry_problems(registry)
+    if data != registry_bytes(registry):
+        diagnostics.append(_not_canonical())
+    return registry, diagnostics
+
+
+def _not_canonical() -> Diagnostic:
+    from ..models.diagnostic import warning
+
+    return warning("registry.not_canonical",
+                   f"{REGISTRY_LABEL} is not in canonical form (sorted keys, 2-space indent, "
+                   "entries by asset_id, trailing newline)",
+                   "run `prometeu-packer doctor --fix --yes` to rewrite it canonically",
+                   fix="canonicalize_registry")
+
+
+def registry_problems(registry: Registry) -> list[Diagnostic]:
+    """Cross-entry rules the schema alone cannot state."""
+    out: list[Diagnostic] = []
+    seen_ids: set[int] = set()
+    seen_roots: dict[str, int] = {}
+    seen_uuids: dict[str, int] = {}
+    for e in registry.assets:
+        if e.asset_id in seen_ids:
+            out.append(error("registry.duplicate_id", f"asset_id {e.asset_id} appears twice in "
+                             f"{REGISTRY_LABEL}", "give each entry its own id"))
+        seen_ids.add(e.asset_id)
+        problem = relative_path_problem(e.root, "registry root")
+        if problem is not None:
+            out.append(problem.model_copy(update={"asset_id": e.asset_id, "asset_root": e.root,
+                                                  "code": "registry.root_invalid"}))
+        if e.root in seen_roots:
+            out.append(error("registry.duplicate_root",
+                             f"root {e.root!r} is registered twice (asset_id "
+                             f"{seen_roots[e.root]} and {e.asset_id})",
+                             "remove one of the entries with `prometeu-packer remove`")
+                       .located(e.asset_id, e.root))
+        seen_roots.setdefault(e.root, e.asset_id)
+        if e.asset_uuid in seen_uuids:
+            out.append(error("registry.duplicate_uuid",
+                             f"asset_uuid {e.asset_uuid} is registered twice (asset_id "
+                             f"{seen_uuids[e.asset_uuid]} and {e.asset_id})",
+                             "one of the roots is a copy: give the copy a new asset_uuid")
+                       .located(e.asset_id, e.root))
+        seen_uuids.setdefault(e.asset_uuid, e.asset_id)
+        if e.asset_id >= registry.next_asset_id:
+            out.append(error("registry.allocator_behind",
+                             f"next_asset_id {registry.next_asset_id} is not above asset_id "
+                             f"{e.asset_id}; a new registration could reuse an id",
+                             "set next_asset_id above every id ever issued",
+                             fix="advance_allocator").located(e.asset_id, e.root))
+    return out

@@ -1,0 +1,108 @@
+"""A workspace snapshot: the registry and every asset root as one coherent, immutable view.
+
+Reads are served from a snapshot; writes build a new one. A snapshot also carries a
+fingerprint (the stat facts it was built from) so the runtime can tell when files changed
+behind it (SPEC §9 freshness).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..models.declaration import ASSET_FILE
+from ..models.diagnostic import Diagnostic, error
+from ..models.registry import Registry, RegistryEntry
+from .declarations import LoadedAsset, load_asset
+from .project import Project
+from .registry_store import load_registry
+from .scan import find_asset_roots
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class RegisteredAsset:
+    entry: RegistryEntry
+    loaded: LoadedAsset
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return self.loaded.diagnostics
+
+
+@dataclass(frozen=True)
+class WorkspaceSnapshot:
+    project: Project
+    registry: Registry | None
+    registry_diagnostics: tuple[Diagnostic, ...]
+    registered: tuple[RegisteredAsset, ...]
+    unregistered: tuple[LoadedAsset, ...] | None  # None when the workspace was not scanned
+    fingerprint: Fingerprint = field(default=(), compare=False)
+
+    def find(self, ref: str | int) -> RegisteredAsset | None:
+        for asset in self.registered:
+            if asset.entry.asset_id == ref or asset.entry.root == ref:
+                return asset
+        return None
+
+    def build_set(self) -> list[RegisteredAsset]:
+        return [a for a in self.registered if a.entry.included_in_build]
+
+
+def _stat_key(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
+    """Load the registry and each registered root; with `scan`, also every unregistered root."""
+    registry, reg_diags = load_registry(project.registry_path)
+    fp: list[tuple[str, int, int]] = [("index.json", *_stat_key(project.registry_path))]
+    registered: list[RegisteredAsset] = []
+    if registry is not None:
+        for entry in registry.assets:
+            loaded = load_asset(project.assets_dir, entry.root)
+            loaded = _check_identity(entry, loaded)
+            registered.append(RegisteredAsset(entry, loaded))
+            fp.append((f"{entry.root}/{ASSET_FILE}", *_stat_key(
+                project.root_dir(entry.root) / ASSET_FILE)))
+            fp.extend((f"{entry.root}/{f.rel}", f.size, f.mtime_ns) for f in loaded.inputs)
+    unregistered: tuple[LoadedAsset, ...] | None = None
+    if scan:
+        known = {a.entry.root for a in registered}
+        unregistered = tuple(load_asset(project.assets_dir, root)
+                             for root in find_asset_roots(project.assets_dir)
+                             if root not in known)
+    return WorkspaceSnapshot(project, registry, tuple(reg_diags), tuple(registered),
+                             unregistered, tuple(fp))
+
+
+def _check_identity(entry: RegistryEntry, loaded: LoadedAsset) -> LoadedAsset:
+    """Locate diagnostics on the asset and flag a uuid that disagrees with the registry."""
+    diags = [d.located(entry.asset_id, entry.root) for d in loaded.diagnostics]
+    decl = loaded.declaration
+    if decl is not None and decl.asset_uuid != entry.asset_uuid:
+        diags.append(error("asset.uuid_mismatch",
+                           f"asset.json of {entry.root!r} has asset_uuid {decl.asset_uuid}, "
+                           f"but the registry holds {entry.asset_uuid} for asset_id "
+                           f"{entry.asset_id}",
+                           "restore the original asset.json, or remove and re-register the "
+                           "asset if it really is a different one").located(entry.asset_id,
+                                                                           entry.root))
+    return LoadedAsset(loaded.root, loaded.declaration, tuple(diags), loaded.inputs,
+                       loaded.declaration_mtime_ns)
+
+
+def current_fingerprint(project: Project, snapshot: WorkspaceSnapshot) -> Fingerprint:
+    """Re-stat exactly what the snapshot was built from."""
+    out: list[tuple[str, int, int]] = []
+    for name, _size, _mtime in snapshot.fingerprint:
+        path = (project.registry_path if name == "index.json"
+                else project.assets_dir.joinpath(*name.split("/")))
+        out.append((name, *_stat_key(path)))
+    return tuple(out)
