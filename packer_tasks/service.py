@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .canonical_json import pretty
+from .config import CacheConfig, resolve_cache
 from .events.sink import EventSink, NullSink, OperationEmitter
 from .families import get_family
 from .families.base import ScaffoldRequest
@@ -36,8 +37,17 @@ from .models.results import (
     ListAssetsResult,
     MutationResult,
     OperationResult,
+    PackResult,
+    PackSummaryResult,
     Status,
+    SummaryEntry,
+    ValidatePackResult,
+    ValidationEntry,
 )
+from .artifact.staging import RecoveryReport, recover
+from .pipeline.gate import packable, structural_gate
+from .pipeline.pack import run_pack
+from .pipeline.session import BuildSession
 from .workspace.atomic import write_atomic
 from .workspace.declarations import LoadedAsset, load_asset, parse_declaration
 from .workspace.lane import write_lane
@@ -67,10 +77,11 @@ class PackerService:
     """One project's packer. Construct with the host's event sink to receive its events."""
 
     def __init__(self, project: Project, sink: EventSink | None = None,
-                 lane_timeout: float = 120.0) -> None:
+                 lane_timeout: float = 120.0, cache: CacheConfig | None = None) -> None:
         self.project = project
         self.sink: EventSink = sink if sink is not None else NullSink()
         self.lane_timeout = lane_timeout
+        self.cache_config = cache if cache is not None else resolve_cache(project)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -497,6 +508,73 @@ class PackerService:
             affected_assets=[AssetRef(asset_id=base.asset_id, root=loaded.root)],
             diagnostics=list(loaded.diagnostics),
             blockers=[d for d in loaded.diagnostics if d.blocking], asset=details)
+
+
+    # -- build --------------------------------------------------------------------------
+
+    def pack(self) -> PackResult:
+        """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane."""
+        em = self.emitter()
+        with self.lane(), BuildSession(self.project, self.cache_config, em) as session:
+            return run_pack(self.project, session, em)
+
+    def recover_build(self) -> RecoveryReport:
+        """Finish or discard a publication a killed pack left behind."""
+        if not (self.project.build_dir / ".staging").exists():
+            return RecoveryReport([], [])
+        with self.lane():
+            return recover(self.project.build_dir)
+
+    def validate_pack(self) -> ValidatePackResult:
+        """The pack gate: every build-set asset with blocking diagnostics (decoding included)."""
+        em = self.emitter()
+        snap = self.snapshot()
+        gate = structural_gate(snap)
+        with BuildSession(self.project, self.cache_config, em) as session:
+            for asset in snap.build_set():
+                if packable(asset):
+                    report = session.materializer.materialize(asset, want_payload=False)
+                    gate.add(asset.entry.asset_id, report.diagnostics)
+        rows: list[ValidationEntry] = []
+        by_id = {a.entry.asset_id: a for a in snap.registered}
+        for asset_id, diags in sorted(gate.by_asset.items()):
+            asset = by_id.get(asset_id)
+            decl = asset.loaded.declaration if asset else None
+            rows.append(ValidationEntry(
+                asset_id=asset_id or None, name=decl.name if decl else None,
+                root=asset.entry.root if asset else "assets/.prometeu/index.json",
+                last_modified=asset.loaded.last_modified_ms if asset else 0,
+                diagnostics=diags))
+        green = not rows
+        n = len(snap.build_set())
+        em.emit(EventKind.DIAGNOSTICS_UPDATED, f"validated {n} asset(s)",
+                data={"blocked_assets": len(rows)})
+        return ValidatePackResult(
+            operation="validate_pack", operation_id=em.operation_id,
+            status=Status.SUCCESS if green else Status.BLOCKED, green=green, assets=rows,
+            summary=(f"all {n} build-set asset(s) can be packed" if green else
+                     f"{len(rows)} of {n} build-set asset(s) block the pack"),
+            diagnostics=gate.all(), blockers=gate.all())
+
+    def pack_summary(self) -> PackSummaryResult:
+        """The build set at a glance, from the snapshot only (no PNG/WAV decoding)."""
+        em = self.emitter()
+        snap = self.snapshot()
+        rows: list[SummaryEntry] = []
+        for asset in snap.build_set():
+            decl = asset.loaded.declaration
+            family = get_family(decl.type) if decl else None
+            rows.append(SummaryEntry(
+                asset_id=asset.entry.asset_id, name=decl.name if decl else asset.entry.root,
+                family=decl.type if decl else "unknown",
+                min_artifact_count=family.min_artifacts if family else 0,
+                max_artifact_count=family.max_artifacts(decl) if family else 0,
+                last_modified=asset.loaded.last_modified_ms))
+        return PackSummaryResult(
+            operation="pack_summary", operation_id=em.operation_id, status=Status.SUCCESS,
+            summary=f"{len(rows)} asset(s) in the build set", total=len(rows), assets=rows,
+            diagnostics=list(snap.registry_diagnostics),
+            blockers=[d for d in snap.registry_diagnostics if d.blocking])
 
 
 def _prune_empty_parents(folder: Path, stop: Path) -> None:

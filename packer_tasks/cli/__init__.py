@@ -12,6 +12,7 @@ import click
 from ..workspace.lane import LaneBusy
 from .context import Ctx
 from .render import err
+from .build_cmds import COMMANDS as BUILD_COMMANDS
 from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
 
 
@@ -25,7 +26,7 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     ctx.obj = Ctx(project_dir)
 
 
-for _cmd in WORKSPACE_COMMANDS:
+for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS]:
     cli.add_command(_cmd)
 
 

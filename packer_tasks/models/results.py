@@ -143,3 +143,15 @@ class PackResult(OperationResult):
     cache_misses: int = 0
     up_to_date: int = 0
     elapsed_ms: int = 0
+
+
+class InspectResult(OperationResult):
+    """What `inspect` found in an `assets.pa`: its table, preload and structural problems."""
+
+    path: str = ""
+    file_size: int = 0
+    header_len: int | None = None
+    payload_offset: int | None = None
+    asset_table: list[dict[str, Any]] = Field(default_factory=list)
+    preload: list[dict[str, Any]] = Field(default_factory=list)
+    extracted: list[str] = Field(default_factory=list)

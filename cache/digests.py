@@ -1,0 +1,97 @@
+"""A memo of content digests keyed by stat facts: hash each unchanged file at most once.
+
+Size, mtime and inode are the shortcut; the blake3 digest is the authority. Both the doit
+file checker and the packer's frozen snapshot consult it, so one run hashes a file once
+(and a no-op run hashes nothing). Losing or corrupting it costs a re-hash, never a wrong
+build: a damaged database is replaced by an empty one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+MEMO_FILE = "digests.sqlite"
+
+StatKey = tuple[str, int, int, int]  # (path label, size, mtime_ns, inode)
+
+
+class DigestMemo:
+    """sqlite-backed (safe across processes); values are hex strings, nothing is unpickled."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._local: dict[StatKey, str] = {}
+        self._pending: dict[StatKey, str] = {}
+        self._db: sqlite3.Connection | None = None
+        if directory is not None:
+            self._db = self._open(Path(directory) / MEMO_FILE)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection | None:
+        for attempt in range(2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, d TEXT)")
+                db.execute("SELECT count(*) FROM memo LIMIT 1").fetchone()
+                return db
+            except sqlite3.DatabaseError:
+                if attempt == 0:
+                    for suffix in ("", "-wal", "-shm"):
+                        with contextlib.suppress(OSError):
+                            Path(str(path) + suffix).unlink()
+            except OSError:
+                return None
+        return None
+
+    @staticmethod
+    def _key(key: StatKey) -> str:
+        return "\0".join(str(x) for x in key)
+
+    def get(self, key: StatKey) -> str | None:
+        with self._lock:
+            hit = self._local.get(key)
+            if hit is not None or self._db is None:
+                return hit
+            try:
+                row = self._db.execute("SELECT d FROM memo WHERE k=?",
+                                       (self._key(key),)).fetchone()
+            except sqlite3.Error:
+                return None
+            if row is None or not isinstance(row[0], str) or len(row[0]) != 64:
+                return None
+            self._local[key] = row[0]
+            return str(row[0])
+
+    def put(self, key: StatKey, digest: str) -> None:
+        with self._lock:
+            if self._local.get(key) != digest:
+                self._local[key] = digest
+                self._pending[key] = digest
+
+    def flush(self) -> None:
+        """Persist what this run learned (one transaction)."""
+        with self._lock:
+            if self._db is None or not self._pending:
+                self._pending.clear()
+                return
+            rows: Iterable[tuple[str, str]] = [(self._key(k), d)
+                                               for k, d in self._pending.items()]
+            try:
+                with self._db:
+                    self._db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows)
+            except sqlite3.Error:
+                pass  # a lost memo only costs a re-hash next time
+            self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None

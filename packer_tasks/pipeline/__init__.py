@@ -1,0 +1,1 @@
+"""The build pipeline: frozen inputs → per-asset materialization (cache-aware) → pack."""

@@ -1,0 +1,75 @@
+"""The frozen execution snapshot of SPEC §8: each build input is read once and hashed.
+
+From the moment a file's bytes are read, the run uses only those bytes and their blake3.
+Files whose stat facts are in the digest memo are not read at all unless their bytes are
+needed (a cache miss); when they are, the digest is recomputed from what was read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cache.digests import DigestMemo, StatKey
+from cache.keys import blake3_hex
+
+
+@dataclass(frozen=True)
+class FrozenFile:
+    label: str
+    digest: str
+    data: bytes | None
+
+
+class FrozenInputs:
+    """Per-run reader; `label` is the project-relative POSIX path (never absolute)."""
+
+    def __init__(self, memo: DigestMemo | None = None) -> None:
+        self.memo = memo or DigestMemo(None)
+        self._files: dict[str, FrozenFile] = {}
+        self.bytes_read = 0
+        self.files_hashed = 0
+
+    @staticmethod
+    def stat_key(path: Path, label: str) -> StatKey:
+        st = os.stat(path)
+        return (label, st.st_size, st.st_mtime_ns, st.st_ino)
+
+    def digest(self, path: Path, label: str) -> str:
+        """The file's digest, from this run, the memo, or by reading it (kept for reuse)."""
+        known = self._files.get(label)
+        if known is not None:
+            return known.digest
+        memo_digest = self.memo.get(self.stat_key(path, label))
+        if memo_digest is not None:
+            self._files[label] = FrozenFile(label, memo_digest, None)
+            return memo_digest
+        return self.read(path, label)[1]
+
+    def read(self, path: Path, label: str) -> tuple[bytes, str]:
+        """The file's frozen bytes and their digest; read from disk at most once per run."""
+        known = self._files.get(label)
+        if known is not None and known.data is not None:
+            return known.data, known.digest
+        with open(path, "rb") as fh:
+            data = fh.read()
+            st = os.fstat(fh.fileno())
+        digest = blake3_hex(data)
+        self.bytes_read += len(data)
+        self.files_hashed += 1
+        if st.st_size == len(data):  # the stat facts describe exactly the bytes we hashed
+            self.memo.put((label, st.st_size, st.st_mtime_ns, st.st_ino), digest)
+        self._files[label] = FrozenFile(label, digest, data)
+        return data, digest
+
+    def release(self, labels: list[str]) -> None:
+        """Drop bytes no longer needed (digests stay frozen for the run)."""
+        for label in labels:
+            f = self._files.get(label)
+            if f is not None and f.data is not None:
+                self._files[label] = FrozenFile(label, f.digest, None)
+
+    def known_digest(self, label: str) -> str | None:
+        f = self._files.get(label)
+        return f.digest if f else None

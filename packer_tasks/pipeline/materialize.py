@@ -1,0 +1,183 @@
+"""Materializing one asset: key it, ask the cache, and only on a miss run its family.
+
+The cache key (SPEC §11) covers everything that changes the payload or its header metadata:
+the packer payload-format version, family, format, codec, metadata, pipeline, and each
+artifact's index, path and content digest. Names, absolute paths and mtimes never enter it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cache.keys import blake3_hex, cache_key
+from cache.store import CacheStore
+
+from ..events.sink import OperationEmitter
+from ..families import get_family
+from ..models.declaration import AssetDeclaration
+from ..models.diagnostic import Diagnostic, any_blocking, error
+from ..models.event import AssetRef, EventKind
+from ..workspace.project import Project
+from ..workspace.snapshot import RegisteredAsset
+from .frozen import FrozenInputs
+
+# Bump when any family's payload bytes or header metadata change for the same inputs.
+PAYLOAD_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AssetBuild:
+    """What the pack needs of one materialized asset (the payload itself lives elsewhere)."""
+
+    asset_id: int
+    root: str
+    name: str
+    asset_uuid: str
+    family: str
+    format: str
+    bank_type: str
+    codec: str
+    decoded_size: int
+    metadata: dict[str, Any]
+    payload_size: int
+    payload_blake3: str
+    cache_key: str
+    key_material: dict[str, Any]
+    inputs: list[dict[str, str]]
+    pipeline: dict[str, Any]
+    cache_hit: bool
+    preload_enabled: bool
+    preload_slot: int | None
+
+
+@dataclass
+class MaterializeReport:
+    build: AssetBuild | None
+    payload: bytes | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def key_material(decl: AssetDeclaration, digests: dict[str, str]) -> dict[str, Any]:
+    family = get_family(decl.type)
+    assert family is not None
+    material = family.key_material(decl)
+    material["packer_format_version"] = PAYLOAD_FORMAT_VERSION
+    material["artifacts"] = [{**a, "blake3": digests[a["file"]]} for a in material["artifacts"]]
+    return material
+
+
+class Materializer:
+    """Materializes assets for one run, sharing frozen inputs, cache and event stamps."""
+
+    def __init__(self, project: Project, frozen: FrozenInputs, cache: CacheStore | None,
+                 emitter: OperationEmitter) -> None:
+        self.project = project
+        self.frozen = frozen
+        self.cache = cache
+        self.em = emitter
+        self.hits = 0
+        self.misses = 0
+
+    def _label(self, root: str, rel: str) -> str:
+        return f"assets/{root}/{rel}"
+
+    def digests(self, asset: RegisteredAsset) -> dict[str, str]:
+        decl = asset.loaded.declaration
+        assert decl is not None
+        root_dir = self.project.root_dir(asset.entry.root)
+        files = sorted({a.file for a in decl.artifacts})
+        return {f: self.frozen.digest(root_dir.joinpath(*f.split("/")),
+                                      self._label(asset.entry.root, f)) for f in files}
+
+    def cache_key_of(self, asset: RegisteredAsset) -> tuple[str, dict[str, Any]]:
+        decl = asset.loaded.declaration
+        assert decl is not None
+        material = key_material(decl, self.digests(asset))
+        return cache_key(material), material
+
+    def materialize(self, asset: RegisteredAsset, *, want_payload: bool = True
+                    ) -> MaterializeReport:
+        """Hit the cache or run the family. Never raises for bad input bytes."""
+        entry, decl = asset.entry, asset.loaded.declaration
+        assert decl is not None and not any_blocking(asset.loaded.diagnostics)
+        family = get_family(decl.type)
+        assert family is not None
+        ref = AssetRef(asset_id=entry.asset_id, root=entry.root)
+        try:
+            key, material = self.cache_key_of(asset)
+        except OSError as exc:
+            return MaterializeReport(None, None, [self._io_error(asset, exc)])
+        if self.cache is not None:
+            look = self.cache.get(key)
+            if look.hit and look.payload is not None and _meta_fits(look.meta, material):
+                self.hits += 1
+                self.em.emit(EventKind.CACHE_HIT, f"cache hit for {entry.root}", assets=[ref],
+                             data={"cache_key": key})
+                return MaterializeReport(
+                    self._build(asset, decl, family.bank_type, key, material, look.meta,
+                                look.payload, hit=True),
+                    look.payload if want_payload else None)
+            reason = look.reason or ("record does not match its key" if look.hit
+                                     else "not in cache")
+        else:
+            reason = "cache disabled"
+        self.misses += 1
+        data_evicted = self.cache is not None and look.evicted_corrupt
+        self.em.emit(EventKind.CACHE_MISS, f"cache miss for {entry.root} ({reason})",
+                     assets=[ref], data={"cache_key": key, "reason": reason,
+                                         "evicted_corrupt": data_evicted})
+        root_dir = self.project.root_dir(entry.root)
+        files: dict[str, bytes] = {}
+        labels: list[str] = []
+        try:
+            for rel in sorted({a.file for a in decl.artifacts}):
+                label = self._label(entry.root, rel)
+                labels.append(label)
+                files[rel], digest = self.frozen.read(root_dir.joinpath(*rel.split("/")), label)
+        except OSError as exc:
+            return MaterializeReport(None, None, [self._io_error(asset, exc)])
+        # The bytes we hold are the frozen truth; re-key if the memo's digest was stale.
+        key, material = self.cache_key_of(asset)
+        outcome = family.materialize(decl, files)
+        self.frozen.release(labels)
+        diags = [d.located(entry.asset_id, entry.root) for d in outcome.diagnostics]
+        if outcome.materialized is None or any_blocking(diags):
+            return MaterializeReport(None, None, diags)
+        m = outcome.materialized
+        meta = {"decoded_size": m.decoded_size, "metadata": m.metadata,
+                "family": family.type_name, "format": family.format,
+                "key_material": material}
+        if self.cache is not None:
+            self.cache.put(key, m.payload, meta)
+        return MaterializeReport(
+            self._build(asset, decl, family.bank_type, key, material, meta, m.payload,
+                        hit=False), m.payload if want_payload else None, diags)
+
+    def _build(self, asset: RegisteredAsset, decl: AssetDeclaration, bank_type: str, key: str,
+               material: dict[str, Any], meta: dict[str, Any], payload: bytes, *, hit: bool
+               ) -> AssetBuild:
+        entry = asset.entry
+        return AssetBuild(
+            asset_id=entry.asset_id, root=entry.root, name=decl.name,
+            asset_uuid=decl.asset_uuid, family=decl.type, format=decl.output.format,
+            bank_type=bank_type, codec=decl.output.codec,
+            decoded_size=int(meta["decoded_size"]), metadata=dict(meta["metadata"]),
+            payload_size=len(payload), payload_blake3=blake3_hex(payload), cache_key=key,
+            key_material=material,
+            inputs=[{"file": a["file"], "blake3": a["blake3"]} for a in material["artifacts"]],
+            pipeline=decl.output.pipeline, cache_hit=hit,
+            preload_enabled=decl.preload.enabled, preload_slot=decl.preload.slot)
+
+    def _io_error(self, asset: RegisteredAsset, exc: OSError) -> Diagnostic:
+        return error("input.unreadable", f"cannot read an input of {asset.entry.root}: "
+                     f"{exc.strerror or exc}", "check the file exists and is readable",
+                     path=str(exc.filename or "")).located(asset.entry.asset_id,
+                                                           asset.entry.root)
+
+
+def _meta_fits(meta: dict[str, Any] | None, material: dict[str, Any]) -> bool:
+    """A restored cache is untrusted: a hit must carry a well-formed record for this key."""
+    return (isinstance(meta, dict) and isinstance(meta.get("decoded_size"), int)
+            and isinstance(meta.get("metadata"), dict)
+            and meta.get("key_material") == material)

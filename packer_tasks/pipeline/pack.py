@@ -1,0 +1,172 @@
+"""Pack execution (SPEC §8): gate, frozen snapshot, materialize, assemble, stage, promote.
+
+Payloads are spooled to an anonymous temporary file as they are materialized, so memory
+stays bounded by the largest asset, and nothing touches `build/` until the set is complete.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, BinaryIO
+
+from ..artifact.companions import OUTPUT_NAMES, companion_files
+from ..artifact.staging import promote, recover, stage
+from ..artifact.writer import PackEntry, build_header, write_assets_pa
+from ..canonical_json import FloatNotAllowed
+from ..events.sink import OperationEmitter
+from ..models.diagnostic import Diagnostic, error
+from ..models.event import AssetRef, EventKind
+from ..models.results import PackFailureStage, PackResult, Status
+from ..workspace.project import Project
+from ..workspace.snapshot import WorkspaceSnapshot
+from .gate import preload_for, structural_gate
+from .materialize import AssetBuild
+from .session import BuildSession
+
+SPOOL_IN_MEMORY = 32 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class MaterializedSet:
+    """Every build-set asset materialized (or the diagnostics of those that failed)."""
+
+    builds: list[AssetBuild] = field(default_factory=list)
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    spool: IO[bytes] | None = None
+
+    def chunks(self, asset_id: int) -> Iterator[bytes]:
+        assert self.spool is not None
+        start, size = self.spans[asset_id]
+        self.spool.seek(start)
+        while size > 0:
+            data = self.spool.read(min(CHUNK, size))
+            if not data:
+                return
+            size -= len(data)
+            yield data
+
+
+def materialize_all(snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter,
+                    *, keep_payloads: bool) -> MaterializedSet:
+    """Materialize the build set in asset_id order, reporting progress per asset."""
+    out = MaterializedSet(spool=tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)
+                          if keep_payloads else None)
+    assets = snap.build_set()
+    for i, asset in enumerate(assets, 1):
+        report = session.materializer.materialize(asset, want_payload=keep_payloads)
+        out.diagnostics.extend(report.diagnostics)
+        if report.build is not None:
+            out.builds.append(report.build)
+            if out.spool is not None and report.payload is not None:
+                start = out.spool.seek(0, 2)
+                out.spool.write(report.payload)
+                out.spans[report.build.asset_id] = (start, len(report.payload))
+        em.emit(EventKind.PROGRESS_UPDATED, f"materialized {asset.entry.root}",
+                progress=(i, len(assets)),
+                assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)])
+    return out
+
+
+def tooling_entry(b: AssetBuild) -> dict[str, Any]:
+    """One asset in `asset_table_metadata.json` (tooling only; the runtime never reads it)."""
+    return {"asset_id": b.asset_id, "asset_uuid": b.asset_uuid, "root": b.root,
+            "family": b.family, "format": b.format, "inputs": b.inputs,
+            "cache_key": b.cache_key, "key_material": b.key_material,
+            "payload_blake3": b.payload_blake3, "pipeline": b.pipeline}
+
+
+def run_pack(project: Project, session: BuildSession, em: OperationEmitter,
+             runtime_snapshot: WorkspaceSnapshot | None = None) -> PackResult:
+    """The whole pack; the caller holds the write lane."""
+    t0 = time.monotonic()
+    recovery = recover(project.build_dir)
+    em.emit(EventKind.BUILD_STARTED, f"pack of {project.project_id} started",
+            data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded})
+    snap = runtime_snapshot or _snapshot(project)
+    result = _pack(project, snap, session, em)
+    result.elapsed_ms = int((time.monotonic() - t0) * 1000)
+    m = session.materializer
+    result.cache_hits, result.cache_misses = m.hits, m.misses
+    em.emit(EventKind.BUILD_FINISHED, result.summary,
+            data={"status": result.status.value, "packed_assets": result.packed_assets,
+                  "cache_hits": m.hits, "cache_misses": m.misses,
+                  "elapsed_ms": result.elapsed_ms})
+    return result
+
+
+def _snapshot(project: Project) -> WorkspaceSnapshot:
+    from ..workspace.snapshot import take_snapshot
+
+    return take_snapshot(project)
+
+
+def _result(em: OperationEmitter, status: Status, summary: str, diags: list[Diagnostic],
+            **kw: Any) -> PackResult:
+    return PackResult(operation="pack", operation_id=em.operation_id, status=status,
+                      summary=summary, diagnostics=diags,
+                      blockers=[d for d in diags if d.blocking], **kw)
+
+
+def _pack(project: Project, snap: WorkspaceSnapshot, session: BuildSession,
+          em: OperationEmitter) -> PackResult:
+    gate = structural_gate(snap)
+    if gate.blocked:
+        n = len(gate.by_asset)
+        return _result(em, Status.BLOCKED, f"pack blocked: {len(gate.all())} blocking "
+                       f"problem(s) in {n} place(s); build/ untouched", gate.all())
+    try:
+        made = materialize_all(snap, session, em, keep_payloads=True)
+    except Exception as exc:  # a family bug or an I/O fault mid-read: fail, touch nothing
+        diag = error("build.materialization_failed",
+                     f"materialization failed: {type(exc).__name__}: {exc}",
+                     "nothing was written; re-run with PROMETEU_PACKER_DEBUG=1 and report it")
+        return _result(em, Status.FAILED, diag.message, [diag], execution_began=True,
+                       failure_stage=PackFailureStage.MATERIALIZATION)
+    try:
+        if made.diagnostics and any(d.blocking for d in made.diagnostics):
+            return _result(em, Status.BLOCKED, "pack blocked by asset content: "
+                           f"{sum(d.blocking for d in made.diagnostics)} problem(s); "
+                           "build/ untouched", made.diagnostics, execution_began=True)
+        preload, preload_diags = preload_for(snap.build_set())
+        builds = sorted(made.builds, key=lambda b: b.asset_id)
+        entries = [PackEntry(b.asset_id, b.name, b.bank_type, b.codec, b.decoded_size,
+                             b.metadata, b.payload_size) for b in builds]
+        try:
+            header, _ = build_header(entries, preload)
+        except FloatNotAllowed as exc:
+            diag = error("metadata.float", f"runtime metadata holds a float at {exc.where}",
+                         "use integers in output.metadata")
+            return _result(em, Status.BLOCKED, diag.message, [diag], execution_began=True)
+        companions = companion_files(header, [tooling_entry(b) for b in builds])
+        refs = [AssetRef(asset_id=b.asset_id, root=b.root) for b in builds]
+
+        def write_pa(fh: BinaryIO) -> None:
+            write_assets_pa(fh, entries, preload, made.chunks)
+
+        try:
+            project.build_dir.mkdir(parents=True, exist_ok=True)
+            folder = stage(project.build_dir, em.operation_id, write_pa, companions)
+            promote(project.build_dir, folder)
+        except OSError as exc:
+            diag = error("build.promotion_failed", f"could not write build outputs: "
+                         f"{exc.strerror or exc}",
+                         "free disk space or fix permissions on build/; the previous build "
+                         "is intact")
+            return _result(em, Status.FAILED, diag.message, [diag, *preload_diags],
+                           execution_began=True, failure_stage=PackFailureStage.PROMOTION)
+        hits = sum(b.cache_hit for b in builds)
+        return _result(
+            em, Status.SUCCESS,
+            f"packed {len(builds)} asset(s) into build/assets.pa "
+            f"({hits} cache hit(s), {len(builds) - hits} miss(es))",
+            made.diagnostics, execution_began=True, affected_assets=refs,
+            assets_pa="build/assets.pa", companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
+            packed_assets=len(builds))
+    finally:
+        if made.spool is not None:
+            made.spool.close()

@@ -1,0 +1,42 @@
+"""One build session: the cache, the digest memo, the frozen inputs and the materializer
+that a pack, a validate or a doit run share for its duration."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from cache.digests import DigestMemo
+from cache.store import CacheStore
+
+from ..config import CacheConfig
+from ..events.sink import OperationEmitter
+from ..workspace.project import Project
+from .frozen import FrozenInputs
+from .materialize import Materializer
+
+
+class BuildSession:
+    def __init__(self, project: Project, config: CacheConfig, emitter: OperationEmitter,
+                 memo: DigestMemo | None = None) -> None:
+        self.config = config
+        self.cache = (CacheStore(config.directory, size_limit=config.size_limit)
+                      if config.directory is not None else None)
+        self._own_memo = memo is None
+        self.memo = memo if memo is not None else DigestMemo(config.directory)
+        self.frozen = FrozenInputs(self.memo)
+        self.materializer = Materializer(project, self.frozen, self.cache, emitter)
+
+    def close(self) -> None:
+        if self._own_memo:
+            self.memo.close()
+        else:
+            self.memo.flush()
+        if self.cache is not None:
+            self.cache.close()
+
+    def __enter__(self) -> BuildSession:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
