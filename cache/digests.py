@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-MEMO_FILE = "digests.sqlite"
+MEMO_FILE = ".digests.sqlite"
 
 StatKey = tuple[str, int, int, int]  # (path label, size, mtime_ns, inode)
 

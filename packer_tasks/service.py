@@ -30,6 +30,7 @@ from .models.event import AssetRef, EventKind
 from .models.registry import Registry, RegistryEntry
 from .models.results import (
     Action,
+    DoctorResult,
     AssetDetails,
     AssetDetailsResult,
     AssetSummary,
@@ -55,6 +56,10 @@ from .workspace.paths import normalize_root, relative_path_problem
 from .workspace.project import Project
 from .workspace.registry_store import load_registry, save_registry
 from .workspace.snapshot import RegisteredAsset, WorkspaceSnapshot, take_snapshot
+
+
+# Packer-owned state kept beside the registry; never committed.
+PACKER_STATE_IGNORES = b".write.lock\n.digests.sqlite*\n"
 
 
 class OperationError(Exception):
@@ -154,7 +159,7 @@ class PackerService:
                                       description="created an empty registry"))
             gitignore = self.project.meta_dir / ".gitignore"
             if not gitignore.exists():
-                write_atomic(gitignore, b".write.lock\n")
+                write_atomic(gitignore, PACKER_STATE_IGNORES)
             summary = ("initialized an empty packer workspace" if applied
                        else "workspace already initialized; nothing changed")
             return MutationResult(operation="init_workspace", operation_id=em.operation_id,
@@ -575,6 +580,33 @@ class PackerService:
             summary=f"{len(rows)} asset(s) in the build set", total=len(rows), assets=rows,
             diagnostics=list(snap.registry_diagnostics),
             blockers=[d for d in snap.registry_diagnostics if d.blocking])
+
+
+    # -- doctor and hygiene (implemented in packer_tasks/doctor/) ------------------------
+
+    def doctor(self, *, workspace: bool = False) -> DoctorResult:
+        """Diagnose the registered world (or, with `workspace`, all of assets/)."""
+        from .doctor import run_doctor
+
+        return run_doctor(self, workspace=workspace)
+
+    def doctor_fix(self, *, apply: bool = False, workspace: bool = False) -> DoctorResult:
+        """Preview (or, with `apply`, apply in the write lane) the safe mechanical fixes."""
+        from .doctor import run_fixes
+
+        return run_fixes(self, apply=apply, workspace=workspace)
+
+    def quarantine_asset(self, ref: str | int, *, apply: bool = False) -> MutationResult:
+        """Move a root into assets/.prometeu/quarantine/, reversibly; excluded from builds."""
+        from .doctor.quarantine import quarantine
+
+        return quarantine(self, ref, apply=apply)
+
+    def restore_asset(self, ref: str, *, apply: bool = False) -> MutationResult:
+        """Bring a quarantined root back byte-for-byte, with its identity."""
+        from .doctor.quarantine import restore
+
+        return restore(self, ref, apply=apply)
 
 
 def _prune_empty_parents(folder: Path, stop: Path) -> None:

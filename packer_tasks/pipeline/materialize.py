@@ -76,8 +76,29 @@ class Materializer:
         self.frozen = frozen
         self.cache = cache
         self.em = emitter
-        self.hits = 0
-        self.misses = 0
+        # One outcome per asset per run ("hit", "miss" or "up_to_date" when a build system
+        # skipped it); a later lookup of the same asset in the run is not counted again.
+        self.outcomes: dict[int, str] = {}
+
+    @property
+    def hits(self) -> int:
+        return sum(1 for o in self.outcomes.values() if o == "hit")
+
+    @property
+    def misses(self) -> int:
+        return sum(1 for o in self.outcomes.values() if o == "miss")
+
+    @property
+    def up_to_date(self) -> int:
+        return sum(1 for o in self.outcomes.values() if o == "up_to_date")
+
+    def _record(self, asset_id: int, outcome: str) -> bool:
+        """Record the asset's outcome; False when it was already accounted for this run."""
+        previous = self.outcomes.get(asset_id)
+        if previous is not None and not (outcome == "miss" and previous == "up_to_date"):
+            return False
+        self.outcomes[asset_id] = outcome
+        return True
 
     def _label(self, root: str, rel: str) -> str:
         return f"assets/{root}/{rel}"
@@ -111,9 +132,9 @@ class Materializer:
         if self.cache is not None:
             look = self.cache.get(key)
             if look.hit and look.payload is not None and _meta_fits(look.meta, material):
-                self.hits += 1
-                self.em.emit(EventKind.CACHE_HIT, f"cache hit for {entry.root}", assets=[ref],
-                             data={"cache_key": key})
+                if self._record(entry.asset_id, "hit"):
+                    self.em.emit(EventKind.CACHE_HIT, f"cache hit for {entry.root}",
+                                 assets=[ref], data={"cache_key": key})
                 return MaterializeReport(
                     self._build(asset, decl, family.bank_type, key, material, look.meta,
                                 look.payload, hit=True),
@@ -122,11 +143,11 @@ class Materializer:
                                      else "not in cache")
         else:
             reason = "cache disabled"
-        self.misses += 1
         data_evicted = self.cache is not None and look.evicted_corrupt
-        self.em.emit(EventKind.CACHE_MISS, f"cache miss for {entry.root} ({reason})",
-                     assets=[ref], data={"cache_key": key, "reason": reason,
-                                         "evicted_corrupt": data_evicted})
+        if self._record(entry.asset_id, "miss"):
+            self.em.emit(EventKind.CACHE_MISS, f"cache miss for {entry.root} ({reason})",
+                         assets=[ref], data={"cache_key": key, "reason": reason,
+                                             "evicted_corrupt": data_evicted})
         root_dir = self.project.root_dir(entry.root)
         files: dict[str, bytes] = {}
         labels: list[str] = []

@@ -81,20 +81,23 @@ def tooling_entry(b: AssetBuild) -> dict[str, Any]:
 
 
 def run_pack(project: Project, session: BuildSession, em: OperationEmitter,
-             runtime_snapshot: WorkspaceSnapshot | None = None) -> PackResult:
-    """The whole pack; the caller holds the write lane."""
+             runtime_snapshot: WorkspaceSnapshot | None = None, *, announce: bool = True
+             ) -> PackResult:
+    """The whole pack; the caller holds the write lane. `announce=False` when the caller
+    (a build system run) already published build_started for this operation."""
     t0 = time.monotonic()
     recovery = recover(project.build_dir)
-    em.emit(EventKind.BUILD_STARTED, f"pack of {project.project_id} started",
-            data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded})
+    if announce:
+        em.emit(EventKind.BUILD_STARTED, f"pack of {project.project_id} started",
+                data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded})
     snap = runtime_snapshot or _snapshot(project)
     result = _pack(project, snap, session, em)
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
     m = session.materializer
-    result.cache_hits, result.cache_misses = m.hits, m.misses
+    result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
     em.emit(EventKind.BUILD_FINISHED, result.summary,
             data={"status": result.status.value, "packed_assets": result.packed_assets,
-                  "cache_hits": m.hits, "cache_misses": m.misses,
+                  "cache_hits": m.hits, "cache_misses": m.misses, "up_to_date": m.up_to_date,
                   "elapsed_ms": result.elapsed_ms})
     return result
 
@@ -159,11 +162,12 @@ def _pack(project: Project, snap: WorkspaceSnapshot, session: BuildSession,
                          "is intact")
             return _result(em, Status.FAILED, diag.message, [diag, *preload_diags],
                            execution_began=True, failure_stage=PackFailureStage.PROMOTION)
-        hits = sum(b.cache_hit for b in builds)
+        m = session.materializer
         return _result(
             em, Status.SUCCESS,
-            f"packed {len(builds)} asset(s) into build/assets.pa "
-            f"({hits} cache hit(s), {len(builds) - hits} miss(es))",
+            f"packed {len(builds)} asset(s) into build/assets.pa ({m.hits} cache hit(s), "
+            f"{m.misses} miss(es)" + (f", {m.up_to_date} up-to-date" if m.up_to_date else "")
+            + ")",
             made.diagnostics, execution_began=True, affected_assets=refs,
             assets_pa="build/assets.pa", companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
             packed_assets=len(builds))

@@ -22,7 +22,7 @@ class BuildSession:
         self.cache = (CacheStore(config.directory, size_limit=config.size_limit)
                       if config.directory is not None else None)
         self._own_memo = memo is None
-        self.memo = memo if memo is not None else DigestMemo(config.directory)
+        self.memo = memo if memo is not None else DigestMemo(project.meta_dir)
         self.frozen = FrozenInputs(self.memo)
         self.materializer = Materializer(project, self.frozen, self.cache, emitter)
 

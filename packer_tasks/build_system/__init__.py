@@ -1,0 +1,1 @@
+"""doit integration: task creators, the blake3 file checker and the packer reporter."""

@@ -1,0 +1,101 @@
+"""doit task creators: one task per build-set asset plus a final `assemble`.
+
+`doit pack` runs the group. Asset tasks depend (file_dep) on their `asset.json` and inputs
+and put the materialized payload in the cache; only changed assets re-run. `assemble`
+depends on the registry and on everything, and writes build/ through the service's pack
+(which reads every payload back from the cache). Task names never clash with doit commands.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from doit.exceptions import TaskFailed
+from doit.tools import config_changed
+
+from ..artifact.companions import OUTPUT_NAMES
+from ..cli.render import diagnostic_line
+from ..models.declaration import ASSET_FILE
+from ..models.diagnostic import Diagnostic
+from ..pipeline.materialize import PAYLOAD_FORMAT_VERSION
+from ..workspace.snapshot import RegisteredAsset
+from .run import DoitRun, start_run
+
+GROUP = "pack"
+
+
+def _plain(diags: list[Diagnostic]) -> str:
+    from rich.text import Text
+
+    return "\n".join(Text.from_markup(diagnostic_line(d)).plain for d in diags)
+
+
+def _rel(path: Path) -> str:
+    return os.path.relpath(path)
+
+
+def asset_deps(run: DoitRun, asset: RegisteredAsset) -> list[str]:
+    """asset.json plus each declared input that exists inside the root (never an escape)."""
+    root_dir = run.project.root_dir(asset.entry.root)
+    deps = [_rel(root_dir / ASSET_FILE)] if (root_dir / ASSET_FILE).exists() else []
+    deps += [_rel(f.path) for f in asset.loaded.inputs]
+    return deps
+
+
+def materialize_action(asset_id: int) -> dict[str, Any] | TaskFailed:
+    run = start_run()
+    run.announce()
+    run.executed.add(asset_id)
+    asset = run.snapshot.find(asset_id)
+    assert asset is not None
+    blocking = [d for d in asset.diagnostics if d.blocking]
+    if blocking or asset.loaded.declaration is None:
+        run.failed.add(asset_id)
+        return TaskFailed(_plain(blocking or list(asset.diagnostics)))
+    report = run.session.materializer.materialize(asset, want_payload=False)
+    if report.build is None:
+        run.failed.add(asset_id)
+        return TaskFailed(_plain([d for d in report.diagnostics if d.blocking]
+                                 or report.diagnostics))
+    return {"cache_key": report.build.cache_key, "cache_hit": report.build.cache_hit}
+
+
+def assemble_action() -> bool | TaskFailed:
+    run = start_run()
+    run.announce()
+    m = run.session.materializer
+    for asset in run.snapshot.build_set():
+        if asset.entry.asset_id not in run.executed:
+            m.outcomes.setdefault(asset.entry.asset_id, "up_to_date")
+    with run.service.lane():
+        from ..pipeline.pack import run_pack
+
+        result = run.result = run_pack(run.project, run.session, run.emitter,
+                                               announce=False)
+    if result.status.value != "success":
+        return TaskFailed(f"{result.summary}\n{_plain(result.diagnostics)}")
+    return True
+
+
+def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the `pack` group's subtasks for the project at (or above) `project_dir`."""
+    run = start_run(project_dir)
+    snap = run.snapshot
+    names: list[str] = []
+    all_deps: set[str] = {_rel(run.project.registry_path)}
+    version = config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION})
+    for asset in snap.build_set():
+        deps = asset_deps(run, asset)
+        all_deps.update(deps)
+        name = f"asset-{asset.entry.asset_id}"
+        names.append(f"{GROUP}:{name}")
+        yield {"name": name, "doc": f"materialize {asset.entry.root} into the cache",
+               "actions": [(materialize_action, [asset.entry.asset_id])],
+               "file_dep": deps, "uptodate": [version], "verbosity": 0}
+    yield {"name": "assemble", "doc": "write build/assets.pa and its companions",
+           "actions": [assemble_action], "file_dep": sorted(all_deps),
+           "targets": [_rel(run.project.build_dir / n) for n in OUTPUT_NAMES],
+           "task_dep": names, "uptodate": [version], "verbosity": 0}
