@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cache.store import CacheStore
+
 from .canonical_json import pretty
 from .config import CacheConfig, resolve_cache
 from .events.sink import EventSink, NullSink, OperationEmitter
@@ -28,8 +30,11 @@ from .models.declaration import (
 from .models.diagnostic import Diagnostic, any_blocking, error
 from .models.event import AssetRef, EventKind
 from .models.registry import Registry, RegistryEntry
+from .runtime import ProjectRuntime
 from .models.results import (
     Action,
+    CacheResult,
+    ExplainResult,
     DoctorResult,
     AssetDetails,
     AssetDetailsResult,
@@ -40,18 +45,20 @@ from .models.results import (
     OperationResult,
     PackResult,
     PackSummaryResult,
+    RuntimeState,
     Status,
     SummaryEntry,
     ValidatePackResult,
     ValidationEntry,
 )
 from .artifact.staging import RecoveryReport, recover
+from .pipeline.explain import describe_changes, previous_material
 from .pipeline.gate import packable, structural_gate
 from .pipeline.pack import run_pack
 from .pipeline.session import BuildSession
 from .workspace.atomic import write_atomic
 from .workspace.declarations import LoadedAsset, load_asset, parse_declaration
-from .workspace.lane import write_lane
+from .workspace.lane import LaneBusy, read_lane, write_lane
 from .workspace.paths import normalize_root, relative_path_problem
 from .workspace.project import Project
 from .workspace.registry_store import load_registry, save_registry
@@ -87,6 +94,13 @@ class PackerService:
         self.sink: EventSink = sink if sink is not None else NullSink()
         self.lane_timeout = lane_timeout
         self.cache_config = cache if cache is not None else resolve_cache(project)
+        self._runtime_emitter = OperationEmitter(self.sink, project.project_id)
+        self.runtime = ProjectRuntime(project, notify=self._on_runtime_state)
+
+    def _on_runtime_state(self, old: RuntimeState, new: RuntimeState, why: str) -> None:
+        self._runtime_emitter.emit(EventKind.RUNTIME_STATE_CHANGED,
+                                   f"runtime {old.value} → {new.value}: {why}",
+                                   data={"from": old.value, "to": new.value})
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -94,7 +108,11 @@ class PackerService:
         return OperationEmitter(self.sink, self.project.project_id)
 
     def snapshot(self, *, scan: bool = False) -> WorkspaceSnapshot:
-        return take_snapshot(self.project, scan=scan)
+        """The current view for reads: the runtime's snapshot, or a fresh workspace scan."""
+        if not scan:
+            return self.runtime.snapshot()
+        with read_lane(self.project.lock_path, self.lane_timeout):
+            return take_snapshot(self.project, scan=True)
 
     def lane(self) -> Any:
         return write_lane(self.project.lock_path, self.lane_timeout)
@@ -116,6 +134,7 @@ class PackerService:
         return entry
 
     def _finish(self, em: OperationEmitter, result: OperationResult) -> OperationResult:
+        result.runtime_state = self.runtime.state
         refs = result.affected_assets
         if result.status is Status.PREVIEW:
             em.emit(EventKind.PREVIEW_READY, result.summary, assets=refs)
@@ -129,7 +148,16 @@ class PackerService:
         """Run `body()` in the write lane; OperationError becomes a blocked result."""
         try:
             with self.lane():
-                result: MutationResult = body()
+                self.runtime.committing()
+                try:
+                    result: MutationResult = body()
+                finally:
+                    self.runtime.committed()
+        except LaneBusy as exc:
+            diag = error("lane.busy", str(exc), "wait for the other packer command to finish")
+            result = MutationResult(operation=operation, operation_id=em.operation_id,
+                                    status=Status.FAILED, summary=diag.message,
+                                    diagnostics=[diag], blockers=[diag])
         except OperationError as exc:
             result = MutationResult(
                 operation=operation, operation_id=em.operation_id, status=Status.BLOCKED,
@@ -581,6 +609,105 @@ class PackerService:
             diagnostics=list(snap.registry_diagnostics),
             blockers=[d for d in snap.registry_diagnostics if d.blocking])
 
+
+    # -- cache ----------------------------------------------------------------------------
+
+    def _cache_result(self, operation: str, summary: str, **kw: Any) -> CacheResult:
+        cfg = self.cache_config
+        return CacheResult(operation=operation, operation_id=self.emitter().operation_id,
+                           status=Status.SUCCESS, summary=summary,
+                           directory=str(cfg.directory) if cfg.directory else None,
+                           source=cfg.source, **kw)
+
+    def _cache_store(self) -> CacheStore | None:
+        d = self.cache_config.directory
+        return CacheStore(d, size_limit=self.cache_config.size_limit) if d else None
+
+    def cache_stats(self) -> CacheResult:
+        store = self._cache_store()
+        if store is None:
+            return self._cache_result("cache_stats", "caching is disabled")
+        with store:
+            st = store.stats()
+        return self._cache_result(
+            "cache_stats", f"{st.entries} entr(ies), {st.volume_bytes} bytes of "
+            f"{st.size_limit} in {st.directory}", entries=st.entries,
+            volume_bytes=st.volume_bytes, size_limit=st.size_limit, recovered=st.recovered)
+
+    def cache_verify(self) -> CacheResult:
+        """Re-check every entry; corrupt ones are evicted and reported."""
+        store = self._cache_store()
+        if store is None:
+            return self._cache_result("cache_verify", "caching is disabled")
+        with store:
+            rep = store.verify()
+            st = store.stats()
+        return self._cache_result(
+            "cache_verify", f"checked {rep.checked} entr(ies): {rep.valid} valid, "
+            f"{rep.evicted} corrupt and evicted", checked=rep.checked, evicted=rep.evicted,
+            evicted_keys=rep.evicted_keys, entries=st.entries, volume_bytes=st.volume_bytes,
+            size_limit=st.size_limit, recovered=rep.recovered)
+
+    def cache_prune(self, max_size: int | None, older_than_seconds: int | None
+                    ) -> CacheResult:
+        store = self._cache_store()
+        if store is None:
+            return self._cache_result("cache_prune", "caching is disabled")
+        with store:
+            rep = store.prune(max_size=max_size, older_than_seconds=older_than_seconds)
+            st = store.stats()
+        return self._cache_result(
+            "cache_prune", f"evicted {rep.evicted} entr(ies): {rep.volume_before} → "
+            f"{rep.volume_after} bytes", evicted=rep.evicted, entries=st.entries,
+            volume_bytes=st.volume_bytes, size_limit=st.size_limit)
+
+    def cache_clear(self) -> CacheResult:
+        store = self._cache_store()
+        if store is None:
+            return self._cache_result("cache_clear", "caching is disabled")
+        with store:
+            n = store.clear()
+        return self._cache_result("cache_clear", f"removed {n} entr(ies)", evicted=n)
+
+    def explain(self, ref: str | int) -> ExplainResult:
+        """Why ASSET would re-materialize: which key component changed since the last pack."""
+        em = self.emitter()
+        snap = self.snapshot()
+        asset = snap.find(parse_ref(ref))
+        if asset is None or asset.loaded.declaration is None or any_blocking(asset.diagnostics):
+            diags = list(asset.diagnostics) if asset else [error(
+                "asset.not_registered", f"no registered asset is addressed by {ref!r}",
+                "use `prometeu-packer list` to see ids and roots")]
+            return ExplainResult(operation="explain", operation_id=em.operation_id,
+                                 status=Status.BLOCKED, diagnostics=diags,
+                                 blockers=[d for d in diags if d.blocking],
+                                 summary=f"{ref}: cannot be keyed until its blocking "
+                                         "problems are fixed" if asset else diags[0].message)
+        with BuildSession(self.project, self.cache_config, em) as session:
+            key, material = session.materializer.cache_key_of(asset)
+            cached = bool(session.cache and session.cache.get(key).hit)
+        prev_key, prev_material = previous_material(self.project.build_dir,
+                                                    asset.entry.asset_id)
+        if prev_material is None:
+            changes = ["no previous build of this asset is recorded in build/"]
+        elif prev_key == key:
+            changes = []
+        else:
+            changes = describe_changes(prev_material, material) or ["cache key recipe changed"]
+        would = not cached
+        root = asset.entry.root
+        if not changes and cached:
+            summary = f"{root}: up to date (key unchanged since the last pack, entry cached)"
+        elif cached:
+            summary = f"{root}: changed since the last pack, but this exact state is cached"
+        else:
+            summary = f"{root}: would re-materialize ({'; '.join(changes) or 'not in cache'})"
+        return ExplainResult(
+            operation="explain", operation_id=em.operation_id, status=Status.SUCCESS,
+            summary=summary, affected_assets=[AssetRef(asset_id=asset.entry.asset_id,
+                                                       root=root)],
+            would_rebuild=would, cache_key=key, previous_cache_key=prev_key, cached=cached,
+            changes=changes)
 
     # -- doctor and hygiene (implemented in packer_tasks/doctor/) ------------------------
 

@@ -155,3 +155,50 @@ class InspectResult(OperationResult):
     asset_table: list[dict[str, Any]] = Field(default_factory=list)
     preload: list[dict[str, Any]] = Field(default_factory=list)
     extracted: list[str] = Field(default_factory=list)
+
+
+class DoctorAssetReport(BaseModel):
+    """Doctor's findings for one asset root (registered or not)."""
+
+    asset_id: int | None
+    root: str
+    name: str | None
+    registered: bool
+    diagnostics: list[Diagnostic]
+    errors: int
+    warnings: int
+    infos: int
+
+
+class DoctorResult(OperationResult):
+    """`doctor`: findings grouped by asset; `project` holds the ones that belong to none."""
+
+    workspace: bool = False
+    blocking: bool = False
+    project: list[Diagnostic] = Field(default_factory=list)
+    assets: list[DoctorAssetReport] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class CacheResult(OperationResult):
+    """`cache stats|verify|prune|clear`: the directory and what the command found or did."""
+
+    directory: str | None = None
+    source: str = ""
+    entries: int = 0
+    volume_bytes: int = 0
+    size_limit: int = 0
+    checked: int = 0
+    evicted: int = 0
+    evicted_keys: list[str] = Field(default_factory=list)
+    recovered: str | None = None
+
+
+class ExplainResult(OperationResult):
+    """`explain ASSET`: would it rebuild, and which key component changed since last build."""
+
+    would_rebuild: bool = False
+    cache_key: str | None = None
+    previous_cache_key: str | None = None
+    cached: bool = False
+    changes: list[str] = Field(default_factory=list)

@@ -2,7 +2,9 @@
 
 A process-wide re-entrant lock orders threads; an exclusive `flock` on
 `assets/.prometeu/.write.lock` orders processes (two terminals, doit and the CLI at once).
-The kernel drops the flock when a process dies, so a killed writer never wedges the project.
+Readers that load from disk take a *shared* flock on the same file, so they run together
+but never observe a multi-step write (a relocate's move + registry update) half-applied.
+The kernel drops a flock when its process dies, so a killed writer never wedges the project.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 _locks: dict[Path, threading.RLock] = {}
 _depth: dict[Path, int] = {}
 _fds: dict[Path, int] = {}
+_owner: dict[Path, int] = {}
 _guard = threading.Lock()
 
 
@@ -33,19 +36,21 @@ def _thread_lock(path: Path) -> threading.RLock:
 @contextmanager
 def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
     """Hold the project's write lane for the duration of the block."""
-    key = lock_path.resolve() if lock_path.exists() else lock_path.absolute()
+    key = Path(os.path.realpath(lock_path))
     rlock = _thread_lock(key)
     if not rlock.acquire(timeout=timeout):
         raise LaneBusy(f"another thread held the write lane for {timeout:.0f}s")
     try:
         if _depth.get(key, 0) == 0:
-            _fds[key] = _acquire_flock(lock_path, timeout)
+            _fds[key] = _acquire_flock(lock_path, timeout, fcntl.LOCK_EX)
+            _owner[key] = threading.get_ident()
         _depth[key] = _depth.get(key, 0) + 1
         try:
             yield
         finally:
             _depth[key] -= 1
             if _depth[key] == 0:
+                _owner.pop(key, None)
                 fd = _fds.pop(key)
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
@@ -53,14 +58,38 @@ def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
         rlock.release()
 
 
-def _acquire_flock(lock_path: Path, timeout: float) -> int:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+@contextmanager
+def read_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
+    """Shared access for a disk read; a no-op inside this thread's own write lane, and
+    when the project is read-only (nobody can be writing it through us then)."""
+    key = Path(os.path.realpath(lock_path))
+    if _owner.get(key) == threading.get_ident():
+        yield
+        return
+    try:
+        fd = _acquire_flock(lock_path, timeout, fcntl.LOCK_SH)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
+    if mode == fcntl.LOCK_EX:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    else:
+        fd = os.open(lock_path, os.O_RDONLY) if lock_path.exists() else os.open(
+            lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
             return fd
         except BlockingIOError:
             if time.monotonic() >= deadline:
