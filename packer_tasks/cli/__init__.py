@@ -10,23 +10,35 @@ from pathlib import Path
 import click
 
 from ..workspace.lane import LaneBusy
+from .build_cmds import COMMANDS as BUILD_COMMANDS
+from .cache_cmds import COMMANDS as CACHE_COMMANDS
 from .context import Ctx
 from .render import err
-from .build_cmds import COMMANDS as BUILD_COMMANDS
+from .watch_cmds import COMMANDS as WATCH_COMMANDS
 from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Project folder (default: found from the current folder up).")
+@click.option("--events", "events", metavar="jsonl|FILE", default=None,
+              help="Stream raw event envelopes as JSON lines: `jsonl` (or `-`) to stdout, "
+                   "with human output moved to stderr; anything else is a file to write.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar=None, help="Cache directory (default: $PROMETEU_PACKER_CACHE, then "
+                                "[tool.prometeu-packer] cache-dir, then .prometeu-cache/).")
+@click.option("--no-cache", is_flag=True, help="Materialize everything; read and write no cache.")
 @click.version_option(package_name="prometeu-packer")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None) -> None:
+def cli(ctx: click.Context, project_dir: Path | None, events: str | None,
+        cache_dir: Path | None, no_cache: bool) -> None:
     """Validate PROMETEU game assets and pack them into build/assets.pa."""
-    ctx.obj = Ctx(project_dir)
+    ctx.obj = Ctx(project_dir, events=events, command=ctx.invoked_subcommand)
+    ctx.obj.cache_dir, ctx.obj.no_cache = cache_dir, no_cache
+    ctx.call_on_close(ctx.obj.close)
 
 
-for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS]:
+for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS, *CACHE_COMMANDS, *WATCH_COMMANDS]:
     cli.add_command(_cmd)
 
 

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ..events.coalesce import CoalescingSink
+from ..events.fanout import FanoutSink
+from ..events.jsonl import open_jsonl_sink, writes_to_stdout
+from ..events.sink import EventSink
+from ..config import resolve_cache
 from ..models.results import OperationResult
 from ..service import PackerService
 from ..workspace.project import Project, ProjectNotFound, find_project
+from . import render as _render
+from .progress import ProgressSink
 from .render import err, exit_code, print_json, print_result
+
+# Commands that show a live progress bar when stderr is a terminal.
+PROGRESS_COMMANDS = frozenset({"pack"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,10 +32,54 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Ctx:
     """Per-invocation state the group builds from global options."""
 
-    def __init__(self, project_dir: Path | None) -> None:
+    def __init__(self, project_dir: Path | None, *, events: str | None = None,
+                 command: str | None = None, interactive: bool | None = None) -> None:
         self.project_dir = project_dir
+        self.cache_dir: Path | None = None
+        self.no_cache = False
         self._service: PackerService | None = None
-        self.sink: Any = None
+        self._closers: list[Callable[[], None]] = []
+        # True when `--events jsonl` owns stdout: human output and `--json` go to stderr.
+        self.stdout_reserved = False
+        if interactive is None:
+            interactive = err.is_terminal
+        self.sink: EventSink | None = self._build_sink(
+            events, progress=interactive and command in PROGRESS_COMMANDS)
+
+    def _build_sink(self, events: str | None, *, progress: bool) -> EventSink | None:
+        """The default event wiring: raw JSONL for tools and/or a progress bar for people."""
+        sinks: list[EventSink] = []
+        if events is not None:
+            try:
+                jsonl = open_jsonl_sink(events)
+            except OSError as exc:
+                raise click.BadParameter(f"cannot open {events!r}: {exc.strerror or exc}",
+                                         param_hint="--events") from None
+            sinks.append(jsonl)
+            self._closers.append(jsonl.close)
+            if writes_to_stdout(events):
+                self.stdout_reserved = True
+                # Restore the raw attribute (None = "follow sys.stdout"), not the resolved
+                # stream, so a later invocation in the same process is not pinned to it.
+                previous = _render.out._file
+                _render.out.file = sys.stderr
+                self._closers.append(lambda: setattr(_render.out, "_file", previous))
+        if progress:
+            bar = ProgressSink(err)
+            coalesced = CoalescingSink(bar)
+            sinks.append(coalesced)
+            # Flush pending progress before the bar stops; closers run in reverse.
+            self._closers.append(bar.close)
+            self._closers.append(coalesced.close)
+        if not sinks:
+            return None
+        return sinks[0] if len(sinks) == 1 else FanoutSink(*sinks)
+
+    def close(self) -> None:
+        """Flush and close event sinks (click calls this when the command ends)."""
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            close()
 
     def project(self) -> Project:
         if self.project_dir is not None:
@@ -38,11 +93,18 @@ class Ctx:
             except ProjectNotFound as exc:
                 err.print(f"[red]error:[/] {exc}")
                 raise SystemExit(2) from None
-            self._service = PackerService(project, sink=self.sink)
+            cache = resolve_cache(project, self.cache_dir, disabled=self.no_cache)
+            self._service = PackerService(project, sink=self.sink, cache=cache)
         return self._service
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _stdout_reserved() -> bool:
+    current = click.get_current_context(silent=True)
+    obj = current.find_object(Ctx) if current is not None else None
+    return obj is not None and obj.stdout_reserved
 
 
 def json_option(f: F) -> F:
@@ -54,7 +116,10 @@ def emit(result: OperationResult, as_json: bool, render: Callable[[Any], None] |
          ) -> None:
     """Print a result (JSON or human) and exit with its code."""
     if as_json:
-        print_json(result)
+        if _stdout_reserved():  # `--events jsonl` keeps stdout pure JSONL
+            sys.stderr.write(result.model_dump_json(indent=2) + "\n")
+        else:
+            print_json(result)
     elif render is not None:
         render(result)
     else:

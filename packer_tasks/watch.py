@@ -1,0 +1,82 @@
+"""`watch`: rebuild on change. File events become `asset_changed` packer events, the
+runtime's freshness check reports what moved, and a pack follows. It only ever writes
+`build/` (through pack); user-authored files are never touched."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .events.sink import OperationEmitter
+from .models.event import AssetRef, EventKind
+from .models.results import PackResult
+from .service import PackerService
+from .workspace.project import META_DIR, REGISTRY_FILE
+
+_IGNORED_SUFFIXES = (".tmp", ".lock", ".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal")
+
+
+def relevant(path: str) -> bool:
+    """Changes that can affect the build: not the packer's own state or temp files."""
+    name = Path(path).name
+    return not (name.startswith(".") and name.endswith(_IGNORED_SUFFIXES)) and not \
+        name.endswith(_IGNORED_SUFFIXES)
+
+
+def affected_assets(service: PackerService, paths: Iterable[str]) -> tuple[list[AssetRef], bool]:
+    """Map changed paths to registered assets (longest root prefix); True if the registry
+    itself changed."""
+    snap = service.runtime._snapshot or service.snapshot()
+    assets_dir = service.project.assets_dir.resolve()
+    roots = sorted(((a.entry.root, a.entry.asset_id) for a in snap.registered),
+                   key=lambda r: -len(r[0]))
+    refs: dict[str, AssetRef] = {}
+    registry_changed = False
+    for p in paths:
+        try:
+            rel = Path(p).resolve().relative_to(assets_dir).as_posix()
+        except ValueError:
+            continue
+        if rel == f"{META_DIR}/{REGISTRY_FILE}":
+            registry_changed = True
+            continue
+        for root, asset_id in roots:
+            if rel == root or rel.startswith(root + "/"):
+                refs.setdefault(root, AssetRef(asset_id=asset_id, root=root))
+                break
+        else:
+            top = rel.split("/")[0]
+            if top != META_DIR:
+                refs.setdefault(rel, AssetRef(root=rel))
+    return list(refs.values()), registry_changed
+
+
+def watch(service: PackerService, *, on_result: Callable[[PackResult], None],
+          stop_event: threading.Event | None = None, debounce_ms: int = 300,
+          max_packs: int | None = None) -> int:
+    """Pack once, then again after every relevant change; returns the number of packs."""
+    from watchfiles import watch as watch_files
+
+    em = OperationEmitter(service.sink, service.project.project_id)
+    on_result(service.pack())
+    packs = 1
+    if max_packs is not None and packs >= max_packs:
+        return packs
+    for changes in watch_files(service.project.assets_dir, stop_event=stop_event,
+                               debounce=debounce_ms, step=50,
+                               watch_filter=lambda _c, p: relevant(p),
+                               raise_interrupt=False):
+        refs, registry_changed = affected_assets(service, [p for _c, p in changes])
+        if not refs and not registry_changed:
+            continue
+        for ref in refs:
+            em.emit(EventKind.ASSET_CHANGED, f"{ref.root} changed on disk", assets=[ref])
+        if registry_changed:
+            em.emit(EventKind.ASSET_CHANGED, "the registry changed on disk")
+        service.runtime.check()
+        on_result(service.pack())
+        packs += 1
+        if max_packs is not None and packs >= max_packs:
+            break
+    return packs
