@@ -42,20 +42,45 @@ class ProjectRuntime:
         self.project = project
         self.auto_reconcile = auto_reconcile
         self._notify = notify
-        self._lock = threading.Lock()  # guards state transitions, never held during I/O reads
+        # Guards state, snapshot and epoch; state changes are notified while it is held, so
+        # the published transitions form one chain (each `from` is the previous `to`). It is
+        # re-entrant for a notify callback that reads the state; it is never held during
+        # workspace I/O.
+        self._lock = threading.RLock()
+        # One reload at a time: readers that find the same change share one reconciliation.
+        self._reloading = threading.Lock()
         self._snapshot: WorkspaceSnapshot | None = None
         self._state = RuntimeState.HEALTHY
+        # Bumped when one of our own writes starts and when it commits. A snapshot loaded or
+        # a change detected under an older epoch may predate (or straddle) that write, so it
+        # is neither installed nor reported: our own commit is not a change "behind" us.
+        self._epoch = 0
         self.last_changes: list[str] = []
 
     @property
     def state(self) -> RuntimeState:
         return self._state
 
-    def _set(self, state: RuntimeState, why: str) -> None:
+    def _set(self, state: RuntimeState, why: str, *, epoch: int | None = None,
+             unless: tuple[RuntimeState, ...] = ()) -> bool:
         with self._lock:
+            if (epoch is not None and epoch != self._epoch) or self._state in unless:
+                return False
             old, self._state = self._state, state
-        if old != state and self._notify is not None:
-            self._notify(old, state, why)
+            if old != state and self._notify is not None:
+                self._notify(old, state, why)
+            return True
+
+    def _view(self) -> tuple[WorkspaceSnapshot | None, RuntimeState, int]:
+        with self._lock:
+            return self._snapshot, self._state, self._epoch
+
+    def _install(self, snap: WorkspaceSnapshot, epoch: int) -> bool:
+        with self._lock:
+            if epoch != self._epoch:
+                return False
+            self._snapshot = snap
+            return True
 
     def load(self) -> WorkspaceSnapshot:
         """A fresh snapshot from disk, read under the shared lane (never half a write)."""
@@ -64,50 +89,83 @@ class ProjectRuntime:
 
     def snapshot(self) -> WorkspaceSnapshot:
         """The snapshot reads should use, after a freshness check."""
-        snap = self._snapshot
+        snap, state, epoch = self._view()
+        if state is RuntimeState.COMMITTING and snap is not None:
+            return snap  # our own write is in flight: the last committed view is whole
         if snap is None:
-            if self._state is not RuntimeState.HEALTHY:
-                return self.reconcile()
-            snap = self._snapshot = self.load()
-            return snap
-        state, _ = self.check()
+            if state in (RuntimeState.HEALTHY, RuntimeState.COMMITTING):
+                loaded = self.load()  # first read, or the first since a commit
+                self._install(loaded, epoch)
+                return loaded
+            return self._refresh(None)
+        state, _ = self._check(snap, epoch)
         if state is RuntimeState.HEALTHY or not self.auto_reconcile:
-            return self._snapshot or snap
-        return self.reconcile()
+            return snap
+        return self._refresh(snap)
 
     def check(self) -> tuple[RuntimeState, list[str]]:
         """Compare the snapshot's stat facts with the disk; report a change as a state."""
-        snap = self._snapshot
+        snap, state, epoch = self._view()
         if snap is None:
-            return self._state, []
+            return state, []
+        return self._check(snap, epoch)
+
+    def _check(self, snap: WorkspaceSnapshot, epoch: int) -> tuple[RuntimeState, list[str]]:
+        if self._state is RuntimeState.COMMITTING:
+            return RuntimeState.COMMITTING, []  # files are mid-write by us; not a change
         state, changed = classify_change(snap.fingerprint,
                                          current_fingerprint(self.project, snap))
-        if state is not RuntimeState.HEALTHY:
+        # Not reported when a write of ours began meanwhile (the change may be our own) or
+        # while another reader is already reloading.
+        why = f"{len(changed)} file(s) changed behind the snapshot: " + ", ".join(changed[:5])
+        if state is not RuntimeState.HEALTHY and self._set(
+                state, why, epoch=epoch,
+                unless=(RuntimeState.COMMITTING, RuntimeState.RECONCILING)):
             self.last_changes = changed
-            self._set(state, f"{len(changed)} file(s) changed behind the snapshot: "
-                             + ", ".join(changed[:5]))
         return self._state, changed
+
+    def _refresh(self, behind: WorkspaceSnapshot | None) -> WorkspaceSnapshot:
+        """Auto-reconcile: reload once, even when several readers noticed the change."""
+        with self._reloading:
+            snap, state, epoch = self._view()
+            if state is RuntimeState.HEALTHY and (snap is None or snap is not behind):
+                if snap is not None:
+                    return snap  # another reader (or a commit) already brought it up to date
+                loaded = self.load()
+                self._install(loaded, epoch)
+                return loaded
+            return self._reload()
 
     def reconcile(self) -> WorkspaceSnapshot:
         """Reload from disk (explicitly, with a state transition), then healthy again."""
-        self._set(RuntimeState.RECONCILING, "reloading the workspace from disk")
+        with self._reloading:
+            return self._reload()
+
+    def _reload(self) -> WorkspaceSnapshot:
+        _, _, epoch = self._view()
+        self._set(RuntimeState.RECONCILING, "reloading the workspace from disk", epoch=epoch,
+                  unless=(RuntimeState.COMMITTING,))
         try:
             snap = self.load()
         except Exception:
-            self._set(RuntimeState.FAILED, "reloading the workspace failed")
+            self._set(RuntimeState.FAILED, "reloading the workspace failed", epoch=epoch)
             raise
-        self._snapshot = snap
-        self._set(RuntimeState.HEALTHY, "snapshot reloaded")
+        with self._lock:
+            if self._install(snap, epoch):
+                self._set(RuntimeState.HEALTHY, "snapshot reloaded")
         return snap
 
     def committing(self) -> None:
-        self._set(RuntimeState.COMMITTING, "a write is being committed")
+        with self._lock:
+            self._epoch += 1
+            self._set(RuntimeState.COMMITTING, "a write is being committed")
 
     def committed(self, ok: bool = True) -> None:
         """After a durable commit: swap a new snapshot in (copy-on-write), or mark failure."""
-        if not ok:
-            self._set(RuntimeState.FAILED, "the write failed; reloading on next read")
-            self._snapshot = None
-            return
-        self._snapshot = None  # the next read loads the committed state (copy-on-write)
-        self._set(RuntimeState.HEALTHY, "write committed")
+        with self._lock:
+            self._epoch += 1
+            self._snapshot = None  # the next read loads the committed state (copy-on-write)
+            if ok:
+                self._set(RuntimeState.HEALTHY, "write committed")
+            else:
+                self._set(RuntimeState.FAILED, "the write failed; reloading on next read")

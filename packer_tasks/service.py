@@ -15,6 +15,7 @@ from typing import Any
 
 from cache.store import CacheStore
 
+from .artifact.staging import RecoveryReport, recover
 from .canonical_json import pretty
 from .config import CacheConfig, resolve_cache
 from .events.sink import EventSink, NullSink, OperationEmitter
@@ -30,15 +31,14 @@ from .models.declaration import (
 from .models.diagnostic import Diagnostic, any_blocking, error
 from .models.event import AssetRef, EventKind
 from .models.registry import Registry, RegistryEntry
-from .runtime import ProjectRuntime
 from .models.results import (
     Action,
-    CacheResult,
-    ExplainResult,
-    DoctorResult,
     AssetDetails,
     AssetDetailsResult,
     AssetSummary,
+    CacheResult,
+    DoctorResult,
+    ExplainResult,
     InputInfo,
     ListAssetsResult,
     MutationResult,
@@ -51,11 +51,12 @@ from .models.results import (
     ValidatePackResult,
     ValidationEntry,
 )
-from .artifact.staging import RecoveryReport, recover
 from .pipeline.explain import describe_changes, previous_material
-from .pipeline.gate import packable, structural_gate
+from .pipeline.gate import content_diagnostics, structural_gate
 from .pipeline.pack import run_pack
 from .pipeline.session import BuildSession
+from .runtime import ProjectRuntime
+from .workspace import journal
 from .workspace.atomic import write_atomic
 from .workspace.declarations import LoadedAsset, load_asset, parse_declaration
 from .workspace.lane import LaneBusy, read_lane, write_lane
@@ -63,7 +64,6 @@ from .workspace.paths import normalize_root, relative_path_problem
 from .workspace.project import Project
 from .workspace.registry_store import load_registry, save_registry
 from .workspace.snapshot import RegisteredAsset, WorkspaceSnapshot, take_snapshot
-
 
 # Packer-owned state kept beside the registry; never committed.
 PACKER_STATE_IGNORES = b".write.lock\n.digests.sqlite*\n"
@@ -117,6 +117,11 @@ class PackerService:
     def lane(self) -> Any:
         return write_lane(self.project.lock_path, self.lane_timeout)
 
+    def _recover_workspace(self) -> None:
+        """Finish what a killed mutation left half-done (call inside the write lane)."""
+        if journal.journal_path(self.project).exists():
+            journal.recover(self.project, load_registry(self.project.registry_path)[0])
+
     def _registry_for_write(self) -> Registry:
         registry, diags = load_registry(self.project.registry_path)
         blocking = [d for d in diags if d.blocking]
@@ -149,6 +154,7 @@ class PackerService:
         try:
             with self.lane():
                 self.runtime.committing()
+                self._recover_workspace()
                 try:
                     result: MutationResult = body()
                 finally:
@@ -300,7 +306,8 @@ class PackerService:
             except OSError:
                 raise OperationError([error("declaration.missing",
                                             f"assets/{root}/{ASSET_FILE} does not exist",
-                                            "create the asset with `prometeu-packer new`")])
+                                            "create the asset with `prometeu-packer new`")]
+                                     ) from None
             decl, diags = parse_declaration(data, f"{root}/{ASSET_FILE}")
             if decl is None:
                 raise OperationError(diags)
@@ -416,15 +423,12 @@ class PackerService:
                     status=Status.PREVIEW, proposed_actions=actions, affected_assets=refs,
                     summary=f"would move asset {entry.asset_id} from {entry.root!r} to "
                             f"{new_root!r} (ids kept); pass --yes to apply")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            src.rename(dst)
-            try:
-                save_registry(self.project.registry_path,
-                              registry.with_entry(entry.model_copy(update={"root": new_root})))
-            except BaseException:
-                dst.rename(src)
-                raise
-            _prune_empty_parents(src.parent, self.project.assets_dir)
+            journal.begin(self.project, entry.asset_id, entry.root, new_root)
+            journal.copy_root(src, dst)
+            save_registry(self.project.registry_path,
+                          registry.with_entry(entry.model_copy(update={"root": new_root})))
+            journal.remove_root(src, self.project.assets_dir)
+            journal.end(self.project)
             new_entry = entry.model_copy(update={"root": new_root})
             return MutationResult(
                 operation="relocate_asset", operation_id=em.operation_id,
@@ -450,6 +454,11 @@ class PackerService:
                 actions.append(Action(kind="delete_root", path=f"assets/{entry.root}",
                                       description="delete the asset folder and its files"))
             refs = [AssetRef(asset_id=entry.asset_id, root=entry.root)]
+            bad_root = relative_path_problem(entry.root, "registry root")
+            if delete_files and bad_root is not None:
+                raise OperationError([bad_root.model_copy(update={
+                    "hint": "the packer never deletes outside assets/; remove the entry "
+                            "without --delete-files"})])
             if not apply:
                 return MutationResult(
                     operation="remove_asset", operation_id=em.operation_id,
@@ -459,9 +468,7 @@ class PackerService:
                             + "; pass --yes to apply")
             save_registry(self.project.registry_path, registry.without(entry.asset_id))
             if delete_files:
-                root_dir = self.project.root_dir(entry.root)
-                shutil.rmtree(root_dir, ignore_errors=True)
-                _prune_empty_parents(root_dir.parent, self.project.assets_dir)
+                journal.remove_root(self.project.root_dir(entry.root), self.project.assets_dir)
             return MutationResult(
                 operation="remove_asset", operation_id=em.operation_id, status=Status.SUCCESS,
                 applied_actions=actions, affected_assets=refs,
@@ -497,7 +504,7 @@ class PackerService:
         n_in = len(snap.build_set())
         status = Status.SUCCESS if snap.registry is not None else Status.FAILED
         return ListAssetsResult(
-            operation="list_assets", operation_id=em.operation_id, status=status,
+            runtime_state=self.runtime.state, operation="list_assets", operation_id=em.operation_id, status=status,
             summary=f"{n_reg} registered ({n_in} in the build), "
                     f"{len(snap.unregistered or ())} unregistered",
             diagnostics=list(snap.registry_diagnostics),
@@ -516,7 +523,8 @@ class PackerService:
         else:
             diag = error("asset.not_found", f"no asset is addressed by {ref!r}",
                          "use `prometeu-packer list` to see ids and roots")
-            return AssetDetailsResult(operation="get_asset_details",
+            return AssetDetailsResult(
+            runtime_state=self.runtime.state, operation="get_asset_details",
                                       operation_id=em.operation_id, status=Status.FAILED,
                                       summary=diag.message, diagnostics=[diag],
                                       blockers=[diag])
@@ -535,7 +543,7 @@ class PackerService:
             preload=decl.preload.model_dump(mode="json", exclude_none=True) if decl else None,
             last_modified=loaded.last_modified_ms)
         return AssetDetailsResult(
-            operation="get_asset_details", operation_id=em.operation_id,
+            runtime_state=self.runtime.state, operation="get_asset_details", operation_id=em.operation_id,
             status=Status.SUCCESS, summary=f"{loaded.root}: {base.family or 'unreadable'}, "
             f"{base.artifact_count} artifact(s)" + (", blocked" if base.blocking else ""),
             affected_assets=[AssetRef(asset_id=base.asset_id, root=loaded.root)],
@@ -549,13 +557,20 @@ class PackerService:
         """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane."""
         em = self.emitter()
         with self.lane(), BuildSession(self.project, self.cache_config, em) as session:
-            return run_pack(self.project, session, em)
+            self._recover_workspace()
+            result = run_pack(self.project, session, em)
+        self.runtime.committed()
+        result.runtime_state = self.runtime.state
+        return result
 
-    def recover_build(self) -> RecoveryReport:
-        """Finish or discard a publication a killed pack left behind."""
-        if not (self.project.build_dir / ".staging").exists():
+    def recover(self) -> RecoveryReport:
+        """Finish what a killed packer left behind: a half-promoted build (rolled forward
+        or discarded) and a half-done relocation. Every CLI command runs this first."""
+        staging = (self.project.build_dir / ".staging").exists()
+        if not staging and not journal.journal_path(self.project).exists():
             return RecoveryReport([], [])
         with self.lane():
+            self._recover_workspace()
             return recover(self.project.build_dir)
 
     def validate_pack(self) -> ValidatePackResult:
@@ -564,10 +579,8 @@ class PackerService:
         snap = self.snapshot()
         gate = structural_gate(snap)
         with BuildSession(self.project, self.cache_config, em) as session:
-            for asset in snap.build_set():
-                if packable(asset):
-                    report = session.materializer.materialize(asset, want_payload=False)
-                    gate.add(asset.entry.asset_id, report.diagnostics)
+            for d in content_diagnostics(snap.build_set(), session.materializer, em):
+                gate.add(d.asset_id or 0, [d])
         rows: list[ValidationEntry] = []
         by_id = {a.entry.asset_id: a for a in snap.registered}
         for asset_id, diags in sorted(gate.by_asset.items()):
@@ -583,7 +596,7 @@ class PackerService:
         em.emit(EventKind.DIAGNOSTICS_UPDATED, f"validated {n} asset(s)",
                 data={"blocked_assets": len(rows)})
         return ValidatePackResult(
-            operation="validate_pack", operation_id=em.operation_id,
+            runtime_state=self.runtime.state, operation="validate_pack", operation_id=em.operation_id,
             status=Status.SUCCESS if green else Status.BLOCKED, green=green, assets=rows,
             summary=(f"all {n} build-set asset(s) can be packed" if green else
                      f"{len(rows)} of {n} build-set asset(s) block the pack"),
@@ -603,8 +616,11 @@ class PackerService:
                 min_artifact_count=family.min_artifacts if family else 0,
                 max_artifact_count=family.max_artifacts(decl) if family else 0,
                 last_modified=asset.loaded.last_modified_ms))
+        registry_blocked = any_blocking(snap.registry_diagnostics)
         return PackSummaryResult(
-            operation="pack_summary", operation_id=em.operation_id, status=Status.SUCCESS,
+            runtime_state=self.runtime.state, operation="pack_summary",
+            operation_id=em.operation_id,
+            status=Status.BLOCKED if registry_blocked else Status.SUCCESS,
             summary=f"{len(rows)} asset(s) in the build set", total=len(rows), assets=rows,
             diagnostics=list(snap.registry_diagnostics),
             blockers=[d for d in snap.registry_diagnostics if d.blocking])
@@ -678,7 +694,8 @@ class PackerService:
             diags = list(asset.diagnostics) if asset else [error(
                 "asset.not_registered", f"no registered asset is addressed by {ref!r}",
                 "use `prometeu-packer list` to see ids and roots")]
-            return ExplainResult(operation="explain", operation_id=em.operation_id,
+            return ExplainResult(
+            runtime_state=self.runtime.state, operation="explain", operation_id=em.operation_id,
                                  status=Status.BLOCKED, diagnostics=diags,
                                  blockers=[d for d in diags if d.blocking],
                                  summary=f"{ref}: cannot be keyed until its blocking "
@@ -703,7 +720,7 @@ class PackerService:
         else:
             summary = f"{root}: would re-materialize ({'; '.join(changes) or 'not in cache'})"
         return ExplainResult(
-            operation="explain", operation_id=em.operation_id, status=Status.SUCCESS,
+            runtime_state=self.runtime.state, operation="explain", operation_id=em.operation_id, status=Status.SUCCESS,
             summary=summary, affected_assets=[AssetRef(asset_id=asset.entry.asset_id,
                                                        root=root)],
             would_rebuild=would, cache_key=key, previous_cache_key=prev_key, cached=cached,
@@ -734,14 +751,3 @@ class PackerService:
         from .doctor.quarantine import restore
 
         return restore(self, ref, apply=apply)
-
-
-def _prune_empty_parents(folder: Path, stop: Path) -> None:
-    """Remove folders left empty by a move or delete, up to (not including) assets/."""
-    folder, stop = folder.absolute(), stop.absolute()
-    while folder != stop and stop in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent

@@ -13,7 +13,10 @@ from .models.event import AssetRef, EventKind
 from .models.results import PackResult
 from .service import PackerService
 from .workspace.project import META_DIR, REGISTRY_FILE
+from .workspace.snapshot import WorkspaceSnapshot
 
+# How long the watcher waits for a change before yielding an empty batch (ms).
+_IDLE_MS = 200
 _IGNORED_SUFFIXES = (".tmp", ".lock", ".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal")
 
 
@@ -24,10 +27,11 @@ def relevant(path: str) -> bool:
         name.endswith(_IGNORED_SUFFIXES)
 
 
-def affected_assets(service: PackerService, paths: Iterable[str]) -> tuple[list[AssetRef], bool]:
-    """Map changed paths to registered assets (longest root prefix); True if the registry
-    itself changed."""
-    snap = service.runtime._snapshot or service.snapshot()
+def affected_assets(service: PackerService, paths: Iterable[str],
+                    snap: WorkspaceSnapshot | None = None) -> tuple[list[AssetRef], bool]:
+    """Map changed paths to registered assets (longest root prefix) of `snap` (default: the
+    service's current snapshot); True if the registry itself changed."""
+    snap = snap or service.runtime._snapshot or service.snapshot()
     assets_dir = service.project.assets_dir.resolve()
     roots = sorted(((a.entry.root, a.entry.asset_id) for a in snap.registered),
                    key=lambda r: -len(r[0]))
@@ -59,22 +63,32 @@ def watch(service: PackerService, *, on_result: Callable[[PackResult], None],
     from watchfiles import watch as watch_files
 
     em = OperationEmitter(service.sink, service.project.project_id)
-    on_result(service.pack())
-    packs = 1
-    if max_packs is not None and packs >= max_packs:
-        return packs
+    packs = 0
+    # The first pack waits for the watcher's first (empty) timeout yield, so the watcher is
+    # already live while it runs: an edit saved during or right after that pack is seen.
     for changes in watch_files(service.project.assets_dir, stop_event=stop_event,
-                               debounce=debounce_ms, step=50,
+                               debounce=debounce_ms, step=50, rust_timeout=_IDLE_MS,
+                               yield_on_timeout=True,
                                watch_filter=lambda _c, p: relevant(p),
                                raise_interrupt=False):
-        refs, registry_changed = affected_assets(service, [p for _c, p in changes])
+        if packs == 0:
+            on_result(service.pack())
+            packs = 1
+            if max_packs is not None and packs >= max_packs:
+                break
+            continue
+        if not changes:
+            continue
+        # Freshness first: the runtime reports what moved (stale/diverged) and, when it
+        # auto-reconciles, reloads, so paths map onto the registry as it now is.
+        snap = service.snapshot()
+        refs, registry_changed = affected_assets(service, [p for _c, p in changes], snap)
         if not refs and not registry_changed:
             continue
         for ref in refs:
             em.emit(EventKind.ASSET_CHANGED, f"{ref.root} changed on disk", assets=[ref])
         if registry_changed:
             em.emit(EventKind.ASSET_CHANGED, "the registry changed on disk")
-        service.runtime.check()
         on_result(service.pack())
         packs += 1
         if max_packs is not None and packs >= max_packs:

@@ -41,7 +41,7 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
             folder.mkdir(parents=True, exist_ok=True)
             for f in files:
                 (folder / f.name).write_bytes(f.data)
-                extracted.append(str((folder / f.name)))
+                extracted.append(str(folder / f.name))
     ok = not any(p.blocking for p in problems)
     prelude = read.prelude
     summary = (f"{path}: {len(read.asset_table)} asset(s), {len(read.preload)} preload(s), "

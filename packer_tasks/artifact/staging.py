@@ -1,10 +1,16 @@
 """Crash-safe publication of build outputs (SPEC §8 step 5).
 
-Outputs are written to `build/.staging/<operation_id>/` and fsynced; then `COMMIT.json`
-(names, sizes and digests) is written atomically. That file is the commit point:
+Outputs are written to `build/.staging/<operation_id>/` and fsynced; the outputs `build/`
+holds now are hard-linked into `previous/` beside them; then `COMMIT.json` (names, sizes,
+digests, and which outputs existed before) is written atomically. That file is the commit
+point:
 * no COMMIT → the staging folder is garbage; `build/` still holds the previous set;
 * COMMIT present → every listed file is (or will be) renamed into `build/`; a run killed
-  half-way is rolled *forward* by `recover()`, which every packer command runs first.
+  half-way is rolled *forward* by `recover()`, which runs before every pack;
+* a rename that fails in-process (disk full, permissions) is rolled *back*: COMMIT.json is
+  renamed to ROLLBACK.json (one atomic step that also unseals the folder), the previous
+  files are renamed back from `previous/` and outputs that did not exist before are
+  removed. A rollback interrupted by a kill is finished by `recover()`.
 Each rename is atomic, so no reader ever sees a torn file, and after recovery `build/`
 holds one complete set.
 """
@@ -17,9 +23,9 @@ import os
 import shutil
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cache.keys import blake3_file
 
@@ -28,6 +34,8 @@ from ..workspace.atomic import fsync_dir, write_atomic
 from .companions import OUTPUT_NAMES
 
 COMMIT_FILE = "COMMIT.json"
+ROLLBACK_FILE = "ROLLBACK.json"
+PREVIOUS_DIR = "previous"
 CRASH_ENV = "PROMETEU_PACKER_CRASH_AT"
 
 
@@ -41,10 +49,11 @@ def crashpoint(name: str) -> None:
 class RecoveryReport:
     rolled_forward: list[str]
     discarded: list[str]
+    rolled_back: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.rolled_forward or self.discarded)
+        return bool(self.rolled_forward or self.discarded or self.rolled_back)
 
 
 def staging_root(build_dir: Path) -> Path:
@@ -53,7 +62,9 @@ def staging_root(build_dir: Path) -> Path:
 
 def stage(build_dir: Path, operation_id: str, write_pa: Callable[[BinaryIO], None],
           companions: dict[str, bytes]) -> Path:
-    """Write every output into a fresh staging folder and seal it with COMMIT.json."""
+    """Write every output into a fresh staging folder, keep hard links of the outputs
+    `build/` holds now (for an in-process rollback), and seal it with COMMIT.json.
+    On any failure nothing is left behind and `build/` is untouched."""
     folder = staging_root(build_dir) / operation_id
     folder.mkdir(parents=True, exist_ok=False)
     try:
@@ -68,16 +79,47 @@ def stage(build_dir: Path, operation_id: str, write_pa: Callable[[BinaryIO], Non
                 fh.flush()
                 os.fsync(fh.fileno())
             crashpoint(f"staged_{name}")
+        previous = _keep_previous(build_dir, folder / PREVIOUS_DIR)
         fsync_dir(folder)
         manifest = {"files": {n: {"blake3": blake3_file(folder / n),
                                   "size": (folder / n).stat().st_size} for n in OUTPUT_NAMES},
-                    "operation_id": operation_id}
+                    "operation_id": operation_id, "previous": previous}
         write_atomic(folder / COMMIT_FILE, pretty(manifest))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()  # `.staging` itself, when empty
         raise
     crashpoint("committed")
     return folder
+
+
+def _keep_previous(build_dir: Path, backup: Path) -> list[str]:
+    """Hard-link (or copy) the current outputs into `backup`; return their names."""
+    backup.mkdir()
+    kept: list[str] = []
+    for name in OUTPUT_NAMES:
+        current = build_dir / name
+        if not (current.is_file() or current.is_symlink()):
+            continue
+        try:
+            os.link(current, backup / name, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(current, backup / name, follow_symlinks=False)
+        kept.append(name)
+    fsync_dir(backup)
+    return kept
+
+
+def publish(build_dir: Path, folder: Path) -> None:
+    """Promote a freshly staged set. If a rename fails, put the previous set back, discard
+    the staging folder and re-raise: `build/` is then exactly what it was before."""
+    try:
+        promote(build_dir, folder)
+    except OSError:
+        with contextlib.suppress(OSError):
+            roll_back(build_dir, folder)
+        raise
 
 
 def promote(build_dir: Path, folder: Path) -> None:
@@ -100,13 +142,50 @@ def _remove(folder: Path) -> None:
         folder.parent.rmdir()  # `.staging` itself, when empty
 
 
-def _sealed(folder: Path) -> bool:
+def _manifest(folder: Path, name: str) -> dict[str, Any] | None:
     try:
-        manifest = json.loads((folder / COMMIT_FILE).read_text("utf-8"))
+        manifest = json.loads((folder / name).read_text("utf-8"))
     except (OSError, ValueError):
-        return False
-    files = manifest.get("files") if isinstance(manifest, dict) else None
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _sealed(folder: Path) -> bool:
+    manifest = _manifest(folder, COMMIT_FILE)
+    files = manifest.get("files") if manifest is not None else None
     return isinstance(files, dict) and set(files) == set(OUTPUT_NAMES)
+
+
+def roll_back(build_dir: Path, folder: Path) -> None:
+    """Restore the outputs `build/` held before this staging folder was promoted (partly),
+    then discard the folder. Idempotent; a kill part-way is finished by `recover()`."""
+    marker = folder / ROLLBACK_FILE
+    if not marker.exists():
+        sealed = _manifest(folder, COMMIT_FILE)
+        if sealed is None or not isinstance(sealed.get("previous"), list):
+            # Without the list of previous outputs nothing can be restored safely; the
+            # folder stays sealed and the next recover() rolls it forward instead.
+            raise OSError(f"{folder / COMMIT_FILE} does not say which outputs existed before")
+        os.replace(folder / COMMIT_FILE, marker)  # unseal + mark, in one atomic step
+        fsync_dir(folder)
+    manifest = _manifest(folder, ROLLBACK_FILE)
+    previous = manifest.get("previous") if manifest is not None else None
+    if not isinstance(previous, list):  # a damaged marker: nothing left to restore safely
+        _remove(folder)
+        return
+    for i, name in enumerate(OUTPUT_NAMES):
+        kept = folder / PREVIOUS_DIR / name
+        if name in previous:
+            if kept.exists():
+                os.replace(kept, build_dir / name)
+        else:  # did not exist before: a file there now came from this promotion
+            current = build_dir / name
+            if current.is_symlink() or current.is_file():
+                current.unlink()
+        crashpoint(f"rolled_back_{i}")
+    fsync_dir(build_dir)
+    marker.unlink()
+    _remove(folder)
 
 
 def recover(build_dir: Path) -> RecoveryReport:
@@ -116,8 +195,12 @@ def recover(build_dir: Path) -> RecoveryReport:
         return RecoveryReport([], [])
     forward: list[str] = []
     discarded: list[str] = []
+    back: list[str] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if _sealed(folder):
+        if (folder / ROLLBACK_FILE).exists():
+            roll_back(build_dir, folder)
+            back.append(folder.name)
+        elif _sealed(folder):
             promote(build_dir, folder)
             forward.append(folder.name)
         else:
@@ -125,4 +208,4 @@ def recover(build_dir: Path) -> RecoveryReport:
             discarded.append(folder.name)
     with contextlib.suppress(OSError):
         root.rmdir()
-    return RecoveryReport(forward, discarded)
+    return RecoveryReport(forward, discarded, back)

@@ -2,29 +2,45 @@
 
 The state doit stores per dependency is `[mtime_ns, size, blake3]`. A file whose mtime and
 size are unchanged is not read; otherwise its digest comes from the run's digest memo, so a
-file listed by several tasks is hashed at most once per run.
+file listed by several tasks is hashed at most once per run. A file the memo does not know
+is read into the run's frozen snapshot (SPEC §8): when its content changed, the asset task
+that runs next materializes from exactly those bytes instead of reading and hashing the
+file a second time.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from doit.dependency import FileChangedChecker
 
 from cache.digests import DigestMemo
 
-from .run import current_memo, label_for
+from .run import current_memo, current_run, label_for
+
+# Bigger files are streamed through the hasher instead of being held for the run.
+MAX_FROZEN_READ = 64 * 1024 * 1024
 
 
-def _digest(path: str, st: os.stat_result, memo: DigestMemo) -> str:
+def _digest(path: str, st: os.stat_result, memo: DigestMemo, previous: Any = None) -> str:
     from cache.keys import blake3_file
 
-    key = (label_for(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    label = label_for(path)
+    key = (label, st.st_size, st.st_mtime_ns, st.st_ino)
     known = memo.get(key)
-    if known is None:
+    if known is not None:
+        return known
+    run = current_run()
+    if run is None or st.st_size > MAX_FROZEN_READ:
         known = blake3_file(path)
         memo.put(key, known)
+        return known
+    frozen = run.session.frozen
+    _, known = frozen.read(Path(path), label)  # also records the digest in the memo
+    if known == previous:
+        frozen.release([label])  # unchanged content: no task needs these bytes
     return known
 
 
@@ -39,7 +55,7 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
             return True
         if file_stat.st_mtime_ns == mtime_ns:
             return False
-        return bool(_digest(file_path, file_stat, current_memo()) != digest)
+        return bool(_digest(file_path, file_stat, current_memo(), digest) != digest)
 
     def get_state(self, dep: str, current_state: Any) -> list[Any] | None:
         st = os.stat(dep)

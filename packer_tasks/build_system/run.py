@@ -3,6 +3,7 @@ operation (event stamps) shared by every task, so each file is hashed once per r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -34,16 +35,35 @@ class DoitRun:
     executed: set[int] = field(default_factory=set)
     failed: set[int] = field(default_factory=set)
     result: PackResult | None = None
+    owns_sink: bool = False
+    pid: int = field(default_factory=os.getpid)
+    is_worker: bool = False
+    # Sessions inherited from the parent by a forked worker (`doit -n N`): kept alive but
+    # never used, since sqlite connections must not cross a fork.
+    inherited: list[BuildSession] = field(default_factory=list)
 
     @property
     def project(self) -> Project:
         return self.service.project
+
+    @property
+    def in_worker(self) -> bool:
+        """True in a process forked by doit's parallel runner (not the one that reports)."""
+        return self.pid != os.getpid()
 
     def announce(self) -> None:
         if not self.announced:
             self.announced = True
             self.emitter.emit(EventKind.BUILD_STARTED,
                               f"doit pack of {self.project.project_id} started")
+
+    def finish(self, summary: str, status: str, counts: dict[str, int]) -> None:
+        """Close the lifecycle a task opened when the pack itself did not publish
+        build_finished (assemble up to date, or a task failed before it ran)."""
+        if not self.announced or self.result is not None:
+            return
+        self.emitter.emit(EventKind.BUILD_FINISHED, summary,
+                          data={"status": status, "packed_assets": 0, **counts})
 
 
 _RUN: DoitRun | None = None
@@ -56,10 +76,18 @@ def start_run(project_dir: str | os.PathLike[str] | None = None,
     if _RUN is None:
         project = (Project(Path(os.path.abspath(project_dir))) if project_dir is not None
                    else find_project(Path.cwd()))
+        owns_sink = sink is None
         service = PackerService(project, sink=sink or _sink_from_env())
         emitter = service.emitter()
         _RUN = DoitRun(service, service.snapshot(), emitter,
-                       BuildSession(project, service.cache_config, emitter))
+                       BuildSession(project, service.cache_config, emitter),
+                       owns_sink=owns_sink)
+    elif _RUN.in_worker:
+        # A forked worker: open its own cache and digest memo (see `inherited`).
+        _RUN.inherited.append(_RUN.session)
+        _RUN.session = BuildSession(_RUN.project, _RUN.session.config, _RUN.emitter)
+        _RUN.pid, _RUN.is_worker = os.getpid(), True
+        _RUN.executed, _RUN.failed = set(), set()
     return _RUN
 
 
@@ -70,8 +98,11 @@ def current_run() -> DoitRun | None:
 def end_run() -> None:
     global _RUN
     if _RUN is not None:
-        _RUN.session.close()
-        _RUN = None
+        run, _RUN = _RUN, None
+        run.session.close()
+        close = getattr(run.service.sink, "close", None)
+        if run.owns_sink and callable(close):
+            close()
 
 
 def current_memo() -> DigestMemo:
@@ -101,12 +132,26 @@ def _sink_from_env() -> EventSink:
     return sink
 
 
+def _check_task_data(data: object) -> None:
+    """doit calls `.get` on a row and on its `_values_:`, and `set()` on its `deps:`; a
+    row of another shape would crash doit mid-run, so it counts as corruption too."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a task row holds {type(data).__name__}, not an object")
+    values = data.get("_values_:")
+    if values is not None and not isinstance(values, dict):
+        raise ValueError("a task row's _values_: is not an object")
+    deps = data.get("deps:")
+    if deps is not None and not (isinstance(deps, list)
+                                 and all(isinstance(d, str) for d in deps)):
+        raise ValueError("a task row's deps: is not a list of file names")
+
+
 def heal_dep_file(path: str) -> str | None:
     """A corrupt doit state file must cost one re-hash, not a crash: move it aside."""
     if not os.path.exists(path):
         return None
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             db.execute("SELECT name FROM sqlite_master").fetchall()
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
@@ -114,9 +159,13 @@ def heal_dep_file(path: str) -> str | None:
                 raise sqlite3.DatabaseError("not a doit state file")
             if "doit" in tables:
                 for (data,) in db.execute("SELECT task_data FROM doit"):
-                    json.loads(data)
+                    _check_task_data(json.loads(data))
         return None
     except (sqlite3.Error, ValueError, TypeError) as exc:
         aside = f"{path}.corrupt"
-        os.replace(path, aside)
+        try:
+            os.replace(path, aside)
+        except OSError as move_exc:
+            return (f"doit state {path} is unreadable ({exc}) and could not be moved aside "
+                    f"({move_exc.strerror or move_exc}); delete it to rebuild")
         return f"doit state {path} was unreadable ({exc}); moved to {aside}, rebuilding"

@@ -21,8 +21,9 @@ from ..cli.render import diagnostic_line
 from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic
 from ..pipeline.materialize import PAYLOAD_FORMAT_VERSION
+from ..workspace.project import ProjectNotFound
 from ..workspace.snapshot import RegisteredAsset
-from .run import DoitRun, start_run
+from .run import DoitRun, label_for, start_run
 
 GROUP = "pack"
 
@@ -55,7 +56,13 @@ def materialize_action(asset_id: int) -> dict[str, Any] | TaskFailed:
     if blocking or asset.loaded.declaration is None:
         run.failed.add(asset_id)
         return TaskFailed(_plain(blocking or list(asset.diagnostics)))
-    report = run.session.materializer.materialize(asset, want_payload=False)
+    try:
+        report = run.session.materializer.materialize(asset, want_payload=False)
+    finally:
+        # Input bytes the checker froze for this asset are no longer needed.
+        run.session.frozen.release([label_for(d) for d in asset_deps(run, asset)])
+        if run.is_worker:
+            run.session.memo.flush()  # a worker process never reaches end_run()
     if report.build is None:
         run.failed.add(asset_id)
         return TaskFailed(_plain([d for d in report.diagnostics if d.blocking]
@@ -63,7 +70,7 @@ def materialize_action(asset_id: int) -> dict[str, Any] | TaskFailed:
     return {"cache_key": report.build.cache_key, "cache_hit": report.build.cache_hit}
 
 
-def assemble_action() -> bool | TaskFailed:
+def assemble_action() -> dict[str, Any] | TaskFailed:
     run = start_run()
     run.announce()
     m = run.session.materializer
@@ -74,15 +81,29 @@ def assemble_action() -> bool | TaskFailed:
         from ..pipeline.pack import run_pack
 
         result = run.result = run_pack(run.project, run.session, run.emitter,
-                                               announce=False)
+                                       announce=False)
+    if run.is_worker:
+        run.session.memo.flush()
     if result.status.value != "success":
         return TaskFailed(f"{result.summary}\n{_plain(result.diagnostics)}")
-    return True
+    # Task values travel back to the reporting process, also from `doit -n N` workers.
+    return {"packed_assets": result.packed_assets,
+            "outcomes": {str(k): v for k, v in sorted(m.outcomes.items())}}
+
+
+def fail_action(message: str) -> TaskFailed:
+    return TaskFailed(message)
 
 
 def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[dict[str, Any]]:
     """Yield the `pack` group's subtasks for the project at (or above) `project_dir`."""
-    run = start_run(project_dir)
+    try:
+        run = start_run(project_dir)
+    except ProjectNotFound as exc:
+        # Listing and help still work; running says what is missing, without a traceback.
+        yield {"name": "assemble", "doc": "write build/assets.pa and its companions",
+               "actions": [(fail_action, [str(exc)])], "verbosity": 0}
+        return
     snap = run.snapshot
     names: list[str] = []
     all_deps: set[str] = {_rel(run.project.registry_path)}

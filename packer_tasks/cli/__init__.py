@@ -13,6 +13,7 @@ from ..workspace.lane import LaneBusy
 from .build_cmds import COMMANDS as BUILD_COMMANDS
 from .cache_cmds import COMMANDS as CACHE_COMMANDS
 from .context import Ctx
+from .doctor_cmds import COMMANDS as DOCTOR_COMMANDS
 from .render import err
 from .watch_cmds import COMMANDS as WATCH_COMMANDS
 from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
@@ -38,7 +39,8 @@ def cli(ctx: click.Context, project_dir: Path | None, events: str | None,
     ctx.call_on_close(ctx.obj.close)
 
 
-for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS, *CACHE_COMMANDS, *WATCH_COMMANDS]:
+for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS, *CACHE_COMMANDS, *WATCH_COMMANDS,
+             *DOCTOR_COMMANDS]:
     cli.add_command(_cmd)
 
 

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import click
 
+from ..config import resolve_cache
 from ..events.coalesce import CoalescingSink
 from ..events.fanout import FanoutSink
 from ..events.jsonl import open_jsonl_sink, writes_to_stdout
 from ..events.sink import EventSink
-from ..config import resolve_cache
 from ..models.results import OperationResult
 from ..service import PackerService
 from ..workspace.project import Project, ProjectNotFound, find_project
@@ -95,6 +95,11 @@ class Ctx:
                 raise SystemExit(2) from None
             cache = resolve_cache(project, self.cache_dir, disabled=self.no_cache)
             self._service = PackerService(project, sink=self.sink, cache=cache)
+            try:
+                self._service.recover()
+            except OSError as exc:  # e.g. a read-only checkout: reads still work
+                err.print(f"[yellow]warning:[/] could not finish an interrupted build or "
+                          f"move: {exc.strerror or exc}")
         return self._service
 
 

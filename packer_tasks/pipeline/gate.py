@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..artifact.preload import PreloadRequest, assign_preload
+from ..events.sink import OperationEmitter
 from ..families import get_family
 from ..models.diagnostic import Diagnostic, any_blocking
+from ..models.event import AssetRef, EventKind
 from ..workspace.snapshot import RegisteredAsset, WorkspaceSnapshot
+from .materialize import Materializer
 
 
 @dataclass
@@ -56,3 +59,17 @@ def preload_for(assets: list[RegisteredAsset]) -> tuple[list[dict[str, int]], li
 
 def packable(asset: RegisteredAsset) -> bool:
     return asset.loaded.declaration is not None and not any_blocking(asset.diagnostics)
+
+
+def content_diagnostics(assets: list[RegisteredAsset], materializer: Materializer,
+                        em: OperationEmitter) -> list[Diagnostic]:
+    """Decode each packable asset (cache hits skip decoding) and return family findings,
+    reporting progress per asset. Shared by `validate` and `doctor`."""
+    out: list[Diagnostic] = []
+    to_decode = [a for a in assets if packable(a)]
+    for n, asset in enumerate(to_decode, 1):
+        em.emit(EventKind.PROGRESS_UPDATED, f"checking the contents of {asset.entry.root}",
+                progress=(n, len(to_decode)),
+                assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)])
+        out += materializer.materialize(asset, want_payload=False).diagnostics
+    return out

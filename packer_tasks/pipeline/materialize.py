@@ -131,7 +131,8 @@ class Materializer:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
         if self.cache is not None:
             look = self.cache.get(key)
-            if look.hit and look.payload is not None and _meta_fits(look.meta, material):
+            if (look.hit and look.payload is not None and look.meta is not None
+                    and _meta_fits(look.meta, material)):
                 if self._record(entry.asset_id, "hit"):
                     self.em.emit(EventKind.CACHE_HIT, f"cache hit for {entry.root}",
                                  assets=[ref], data={"cache_key": key})
@@ -155,7 +156,7 @@ class Materializer:
             for rel in sorted({a.file for a in decl.artifacts}):
                 label = self._label(entry.root, rel)
                 labels.append(label)
-                files[rel], digest = self.frozen.read(root_dir.joinpath(*rel.split("/")), label)
+                files[rel], _digest = self.frozen.read(root_dir.joinpath(*rel.split("/")), label)
         except OSError as exc:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
         # The bytes we hold are the frozen truth; re-key if the memo's digest was stale.

@@ -6,6 +6,7 @@ stays bounded by the largest asset, and nothing touches `build/` until the set i
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from ..artifact.companions import OUTPUT_NAMES, companion_files
-from ..artifact.staging import promote, recover, stage
+from ..artifact.staging import publish, recover, stage
 from ..artifact.writer import PackEntry, build_header, write_assets_pa
 from ..canonical_json import FloatNotAllowed
 from ..events.sink import OperationEmitter
@@ -54,7 +55,7 @@ class MaterializedSet:
 def materialize_all(snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter,
                     *, keep_payloads: bool) -> MaterializedSet:
     """Materialize the build set in asset_id order, reporting progress per asset."""
-    out = MaterializedSet(spool=tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)
+    out = MaterializedSet(spool=tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
                           if keep_payloads else None)
     assets = snap.build_set()
     for i, asset in enumerate(assets, 1):
@@ -89,7 +90,8 @@ def run_pack(project: Project, session: BuildSession, em: OperationEmitter,
     recovery = recover(project.build_dir)
     if announce:
         em.emit(EventKind.BUILD_STARTED, f"pack of {project.project_id} started",
-                data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded})
+                data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded,
+                      "rolled_back": recovery.rolled_back})
     snap = runtime_snapshot or _snapshot(project)
     result = _pack(project, snap, session, em)
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
@@ -151,11 +153,15 @@ def _pack(project: Project, snap: WorkspaceSnapshot, session: BuildSession,
         def write_pa(fh: BinaryIO) -> None:
             write_assets_pa(fh, entries, preload, made.chunks)
 
+        created_build_dir = not project.build_dir.exists()
         try:
             project.build_dir.mkdir(parents=True, exist_ok=True)
             folder = stage(project.build_dir, em.operation_id, write_pa, companions)
-            promote(project.build_dir, folder)
+            publish(project.build_dir, folder)  # rolls build/ back if a rename fails
         except OSError as exc:
+            if created_build_dir:
+                with contextlib.suppress(OSError):
+                    project.build_dir.rmdir()  # leave no trace of a failed first pack
             diag = error("build.promotion_failed", f"could not write build outputs: "
                          f"{exc.strerror or exc}",
                          "free disk space or fix permissions on build/; the previous build "

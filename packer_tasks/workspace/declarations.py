@@ -115,8 +115,15 @@ def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
     root_dir = assets_dir.joinpath(*root.split("/"))
     decl_path = root_dir / ASSET_FILE
     label = f"{root}/{ASSET_FILE}"
+    _, escapes = resolve_inside(root_dir, ASSET_FILE, "declaration")
+    if escapes is not None:  # asset.json itself links out of the root: never open it
+        return LoadedAsset(root, None, (escapes,), (), 0)
     try:
         st = decl_path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or stream forever
+            return LoadedAsset(root, None, (error(
+                "declaration.unreadable", f"{label} is not a regular file",
+                f"make {ASSET_FILE} a plain JSON file"),), (), 0)
         data = decl_path.read_bytes()
     except FileNotFoundError:
         code = "asset.root_missing" if not root_dir.exists() else "declaration.missing"

@@ -14,6 +14,9 @@ def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     if rel == "" or rel.strip() != rel:
         return error("path.invalid", f"{what} {rel!r} is empty or has surrounding spaces",
                      "use a plain relative path", path=rel)
+    if any(ord(c) < 0x20 or c == "\x7f" for c in rel):
+        return error("path.invalid", f"{what} {rel!r} contains a control character",
+                     "use a plain file name without control characters", path=rel)
     if "\\" in rel:
         return error("path.backslash", f"{what} {rel!r} uses backslashes",
                      "use forward slashes ('/') in paths", path=rel, fix="normalize_separators")
@@ -36,8 +39,12 @@ def resolve_inside(base: Path, rel: str, what: str) -> tuple[Path | None, Diagno
     if problem is not None:
         return None, problem
     candidate = base.joinpath(*rel.split("/"))
-    real_base = os.path.realpath(base)
-    real = os.path.realpath(candidate)
+    try:
+        real_base = os.path.realpath(base)
+        real = os.path.realpath(candidate)
+    except (OSError, ValueError) as exc:
+        return None, error("path.invalid", f"{what} {rel!r} cannot be resolved: {exc}",
+                           "use a plain relative path", path=rel)
     if os.path.commonpath([real_base, real]) != real_base:
         return None, error("path.symlink_escapes",
                            f"{what} {rel!r} is a link that resolves outside the asset root",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,15 @@ from ..canonical_json import pretty
 from ..models.diagnostic import Diagnostic, error
 from ..models.registry import REGISTRY_SCHEMA_VERSION, Registry
 from .atomic import write_atomic
-from .paths import relative_path_problem
 
 REGISTRY_LABEL = "assets/.prometeu/index.json"
 
 
 def registry_bytes(registry: Registry) -> bytes:
-    return pretty(registry.model_dump(mode="json"))
+    """The canonical spelling: sorted keys, entries by asset_id, 2-space indent."""
+    data = registry.model_dump(mode="json")
+    data["assets"].sort(key=lambda e: e["asset_id"])
+    return pretty(data)
 
 
 def save_registry(path: Path, registry: Registry) -> None:
@@ -49,11 +52,18 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
         return None, error(f"{code_prefix}.invalid_json",
                            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} "
                            f"column {exc.colno}", "fix the JSON syntax at that position")
+    except RecursionError:
+        return None, error(f"{code_prefix}.invalid_json",
+                           f"{label} nests arrays or objects too deeply to be read",
+                           "flatten the file; a packer file never needs that much nesting")
 
 
 def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
     """Parse the registry; structural defects come back as blocking diagnostics."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block every command
+            return None, [error("registry.unreadable", f"{REGISTRY_LABEL} is not a regular "
+                                "file", "make it a plain JSON file")]
         data = path.read_bytes()
     except FileNotFoundError:
         return None, [error("registry.missing", f"{REGISTRY_LABEL} does not exist",
@@ -103,10 +113,7 @@ def registry_problems(registry: Registry) -> list[Diagnostic]:
             out.append(error("registry.duplicate_id", f"asset_id {e.asset_id} appears twice in "
                              f"{REGISTRY_LABEL}", "give each entry its own id"))
         seen_ids.add(e.asset_id)
-        problem = relative_path_problem(e.root, "registry root")
-        if problem is not None:
-            out.append(problem.model_copy(update={"asset_id": e.asset_id, "asset_root": e.root,
-                                                  "code": "registry.root_invalid"}))
+        # An invalid root is reported on the asset itself by the snapshot.
         if e.root in seen_roots:
             out.append(error("registry.duplicate_root",
                              f"root {e.root!r} is registered twice (asset_id "

@@ -15,6 +15,7 @@ from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic, error
 from ..models.registry import Registry, RegistryEntry
 from .declarations import LoadedAsset, load_asset
+from .paths import relative_path_problem
 from .project import Project
 from .registry_store import load_registry
 from .scan import find_asset_roots
@@ -66,6 +67,12 @@ def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
     registered: list[RegisteredAsset] = []
     if registry is not None:
         for entry in registry.assets:
+            bad_root = relative_path_problem(entry.root, "registry root")
+            if bad_root is not None:  # e.g. '../x': never read files outside assets/
+                loaded = LoadedAsset(entry.root, None, (bad_root.model_copy(
+                    update={"code": "registry.root_invalid"}),), (), 0)
+                registered.append(RegisteredAsset(entry, _check_identity(entry, loaded)))
+                continue
             loaded = load_asset(project.assets_dir, entry.root)
             loaded = _check_identity(entry, loaded)
             registered.append(RegisteredAsset(entry, loaded))

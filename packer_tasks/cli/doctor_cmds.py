@@ -1,0 +1,161 @@
+"""Doctor and quarantine commands: doctor [--workspace] [--fix [--yes]] [--catalog],
+quarantine ASSET [--yes] / quarantine --list, restore NAME [--yes]."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..doctor.catalog import CatalogResult, catalog_entries
+from ..doctor.quarantine import QuarantineListResult, list_quarantined
+from ..events.sink import new_operation_id
+from ..models.diagnostic import Diagnostic
+from ..models.results import DoctorResult, OperationResult, Status
+from .context import Ctx, emit, json_option, pass_ctx
+from .render import diagnostic_line, out, print_result
+
+
+def _line(d: Diagnostic) -> str:
+    return diagnostic_line(d) + (f"\n      [green]fix: {escape(d.fix)}[/]" if d.fix else "")
+
+
+def _render_doctor(result: OperationResult) -> None:
+    assert isinstance(result, DoctorResult)
+    print_result(result, show_diagnostics=False)
+    if result.project:
+        out.print(f"[bold]project[/] ({len(result.project)} finding(s))")
+        for d in result.project:
+            out.print(_line(d))
+    clean = 0
+    for report in result.assets:
+        if not report.diagnostics:
+            clean += 1
+            continue
+        ident = f"{report.asset_id} " if report.asset_id is not None else ""
+        state = "" if report.registered else " [dim](unregistered)[/]"
+        out.print(
+            f"[bold]{ident}{escape(report.root)}[/] ({escape(report.name or '?')})"
+            f"{state}: {report.errors} error(s), {report.warnings} warning(s), "
+            f"{report.infos} note(s)"
+        )
+        for d in report.diagnostics:
+            out.print(_line(d))
+    if clean:
+        out.print(f"[green]{clean} asset(s) with no findings[/]")
+
+
+@click.command()
+@click.option(
+    "--workspace", is_flag=True, help="Also scan all of assets/: unregistered roots, stray files."
+)
+@click.option("--fix", is_flag=True, help="Preview the safe, mechanical fixes.")
+@click.option("--yes", is_flag=True, help="With --fix: apply them (in the write lane).")
+@click.option("--catalog", is_flag=True, help="Print every diagnostic code and exit.")
+@json_option
+@pass_ctx
+def doctor(ctx: Ctx, workspace: bool, fix: bool, yes: bool, catalog: bool, as_json: bool) -> None:
+    """Diagnose the project (exit 1 when something blocks the pack).
+
+    Findings are grouped by asset. Blocking ones are exactly what `validate` reports; the
+    rest is advice. `--fix` previews safe fixes file by file; `--fix --yes` applies them.
+    """
+    if yes and not fix:
+        raise click.UsageError("--yes applies fixes, so it needs --fix")
+    if catalog and (fix or workspace):
+        raise click.UsageError("--catalog prints the code table; it takes no other option")
+    if catalog:
+        entries = catalog_entries()
+        emit(
+            CatalogResult(
+                operation="diagnostic_catalog",
+                operation_id=new_operation_id(),
+                status=Status.SUCCESS,
+                summary=f"{len(entries)} diagnostic codes",
+                entries=entries,
+            ),
+            as_json,
+            _render_catalog,
+        )
+    service = ctx.service()
+    result = (
+        service.doctor_fix(apply=yes, workspace=workspace)
+        if fix
+        else service.doctor(workspace=workspace)
+    )
+    try:
+        emit(result, as_json, _render_doctor)
+    except SystemExit as done:  # a previewed fix exits 0 elsewhere; doctor says "blocked"
+        raise SystemExit(1 if result.blocking else done.code) from None
+
+
+def _render_catalog(result: OperationResult) -> None:
+    """One line per code (greppable), then its meaning."""
+    assert isinstance(result, CatalogResult)
+    out.print(result.summary)
+    for e in result.entries:
+        blocking = "blocking" if e.blocking else "advisory"
+        fixes = f" [green]fix: {' '.join(e.fixes)}[/]" if e.fixes else ""
+        out.print(
+            f"{e.code}  [dim]{e.severity.value}, {blocking}, {e.kind.value}[/]{fixes}\n"
+            f"    {escape(e.description)}"
+        )
+
+
+def _render_quarantine_list(result: OperationResult) -> None:
+    assert isinstance(result, QuarantineListResult)
+    table = Table(title=result.summary)
+    for col in ("name", "original root", "id", "build", "files", "since"):
+        table.add_column(col)
+    for q in result.entries:
+        build = (
+            "-"
+            if q.included_in_build is None
+            else "included"
+            if q.included_in_build
+            else "excluded"
+        )
+        table.add_row(
+            q.name,
+            q.original_root,
+            str(q.asset_id or "-"),
+            build,
+            f"{q.file_count} ({q.total_size} bytes)",
+            q.quarantined_at,
+        )
+    out.print(table)
+    for d in result.diagnostics:
+        out.print(diagnostic_line(d))
+
+
+@click.command()
+@click.argument("asset", required=False)
+@click.option("--list", "list_", is_flag=True, help="List what is in quarantine.")
+@click.option("--yes", is_flag=True, help="Apply the move (otherwise only preview it).")
+@json_option
+@pass_ctx
+def quarantine(ctx: Ctx, asset: str | None, list_: bool, yes: bool, as_json: bool) -> None:
+    """Move ASSET (id or root, registered or not) to assets/.prometeu/quarantine/.
+
+    It leaves the build but keeps its identity; `restore NAME --yes` brings it back.
+    """
+    if list_:
+        if asset is not None or yes:
+            raise click.UsageError("--list takes no ASSET and no --yes")
+        emit(list_quarantined(ctx.service()), as_json, _render_quarantine_list)
+    if asset is None:
+        raise click.UsageError("give the ASSET to quarantine, or --list")
+    emit(ctx.service().quarantine_asset(asset, apply=yes), as_json)
+
+
+@click.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Apply the restore (otherwise only preview it).")
+@json_option
+@pass_ctx
+def restore(ctx: Ctx, name: str, yes: bool, as_json: bool) -> None:
+    """Bring quarantined NAME back to its original root with the same asset_id and uuid."""
+    emit(ctx.service().restore_asset(name, apply=yes), as_json)
+
+
+COMMANDS = [doctor, quarantine, restore]

@@ -1,0 +1,488 @@
+"""Quarantine (SPEC §6): park an asset root in `assets/.prometeu/quarantine/`, reversibly.
+
+A quarantined root is out of the way and out of the build, yet nothing is lost: its folder
+is moved whole to `quarantine/<name>/files/` and `quarantine/<name>/quarantine.json` keeps
+what restoring needs, namely the original root, the registry entry as it was (so the asset
+comes back with the same asset_id, asset_uuid and build inclusion) and every file with its
+blake3, so a restore can say whether the bytes are still the ones that were parked.
+
+While quarantined the registry entry is removed. The allocator never reissues an id, so the
+id stays free for the restore; the record, not the registry, is the asset's identity then.
+Both operations preview without consent and apply in the write lane, re-checking there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cache.keys import blake3_file
+
+from ..canonical_json import pretty
+from ..models.declaration import ASSET_FILE
+from ..models.diagnostic import Diagnostic, error, warning
+from ..models.event import AssetRef
+from ..models.registry import Registry, RegistryEntry
+from ..models.results import Action, MutationResult, OperationResult, Status
+from ..workspace.atomic import write_atomic
+from ..workspace.declarations import load_asset
+from ..workspace.paths import normalize_root, relative_path_problem
+from ..workspace.project import META_DIR, Project
+from ..workspace.registry_store import REGISTRY_LABEL, save_registry
+from ..workspace.scan import list_root_files
+
+if TYPE_CHECKING:
+    from ..service import PackerService
+
+RECORD_FILE = "quarantine.json"
+FILES_DIR = "files"
+RECORD_SCHEMA_VERSION = 1
+
+
+class QuarantinedFile(BaseModel):
+    """One file as it was parked; links are recorded by target and never opened."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    size: int
+    blake3: str | None = None
+    link: str | None = None
+
+
+class QuarantineRecord(BaseModel):
+    """`quarantine/<name>/quarantine.json`: everything a byte-exact, same-identity restore needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = RECORD_SCHEMA_VERSION
+    name: str
+    original_root: str
+    asset_id: int | None
+    asset_uuid: str | None
+    asset_name: str | None
+    registry_entry: RegistryEntry | None
+    included_in_build: bool | None
+    quarantined_at: str
+    files: list[QuarantinedFile]
+
+
+class QuarantinedAsset(BaseModel):
+    """One line of `quarantine --list`."""
+
+    name: str
+    original_root: str
+    asset_id: int | None
+    asset_uuid: str | None
+    asset_name: str | None
+    included_in_build: bool | None
+    quarantined_at: str
+    file_count: int
+    total_size: int
+
+
+class QuarantineListResult(OperationResult):
+    entries: list[QuarantinedAsset] = Field(default_factory=list)
+
+
+def _label(project: Project, path: Path) -> str:
+    return Path(os.path.relpath(path, project.root)).as_posix()
+
+
+def read_records(project: Project) -> tuple[list[QuarantineRecord], list[Diagnostic]]:
+    """Every readable record (by name); unreadable ones come back as diagnostics."""
+    records: list[QuarantineRecord] = []
+    problems: list[Diagnostic] = []
+    base = project.quarantine_dir
+    if not base.is_dir():
+        return records, problems
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        try:
+            record = QuarantineRecord.model_validate_json((folder / RECORD_FILE).read_bytes())
+        except (OSError, ValidationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it does not match the schema"
+            problems.append(
+                error(
+                    "quarantine.record_invalid",
+                    f"{_label(project, folder / RECORD_FILE)} cannot be used: {reason}",
+                    f"inspect {_label(project, folder)} by hand; its files are in {FILES_DIR}/",
+                    path=folder.name,
+                )
+            )
+            continue
+        if record.name != folder.name:
+            record = record.model_copy(update={"name": folder.name})
+        records.append(record)
+    return records, problems
+
+
+def _file_list(root_dir: Path) -> list[QuarantinedFile]:
+    """Every entry with its digest; only regular files are opened (a FIFO would block)."""
+    out: list[QuarantinedFile] = []
+    for rel in list_root_files(root_dir):
+        path = root_dir.joinpath(*rel.split("/"))
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            out.append(QuarantinedFile(path=rel, size=st.st_size, link=os.readlink(path)))
+        elif stat.S_ISREG(st.st_mode):
+            out.append(QuarantinedFile(path=rel, size=st.st_size, blake3=blake3_file(path)))
+        else:
+            out.append(QuarantinedFile(path=rel, size=0))
+    return out
+
+
+def _free_name(project: Project, root: str) -> str:
+    base = root.replace("/", "__")
+    name, n = base, 1
+    while (project.quarantine_dir / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def _nested_with(registry: Registry, root: str, skip: int | None) -> list[Diagnostic]:
+    return [
+        error(
+            "asset.root_nested",
+            f"assets/{root} and asset {e.asset_id} at assets/{e.root} contain one another",
+            "quarantine or relocate the inner asset first",
+        )
+        for e in registry.assets
+        if e.asset_id != skip and (e.root.startswith(root + "/") or root.startswith(e.root + "/"))
+    ]
+
+
+def _root_to_quarantine(
+    project: Project, registry: Registry, ref: str | int
+) -> tuple[str, RegistryEntry | None]:
+    """The root `ref` names (an asset_id, a registered root or an unregistered root)."""
+    from ..service import OperationError, parse_ref
+
+    key = parse_ref(ref)
+    entry = registry.by_id(key) if isinstance(key, int) else registry.by_root(key)
+    if entry is not None:
+        root = entry.root
+    else:
+        root = str(key)
+        bad = None if isinstance(key, int) else relative_path_problem(root, "asset root")
+        if bad is not None:
+            raise OperationError([bad])
+        if (
+            isinstance(key, int)
+            or root.split("/")[0] == META_DIR
+            or not (project.root_dir(root) / ASSET_FILE).is_file()
+        ):
+            raise OperationError(
+                [
+                    error(
+                        "asset.not_found",
+                        f"no asset root is addressed by {ref!r}",
+                        "pass an asset_id or a root folder holding asset.json "
+                        "(see `prometeu-packer list`)",
+                    )
+                ]
+            )
+    if not project.root_dir(root).is_dir():
+        raise OperationError(
+            [
+                error(
+                    "asset.root_missing",
+                    f"assets/{root} does not exist, so there is nothing to quarantine",
+                    "`prometeu-packer doctor --fix` can drop the stale entry",
+                ).located(entry.asset_id if entry else None, root)
+            ]
+        )
+    problems = _nested_with(registry, root, entry.asset_id if entry else None)
+    if problems:
+        raise OperationError(problems)
+    return root, entry
+
+
+def quarantine(service: PackerService, ref: str | int, *, apply: bool) -> MutationResult:
+    """Move a root (registered or not) into quarantine; preview unless `apply`."""
+    from ..workspace.journal import prune_empty_parents
+
+    project = service.project
+    em = service.emitter()
+
+    def body() -> MutationResult:
+        registry = service._registry_for_write()
+        root, entry = _root_to_quarantine(project, registry, ref)
+        src = project.root_dir(root)
+        decl = load_asset(project.assets_dir, root).declaration
+        name = _free_name(project, root)
+        target = project.quarantine_dir / name
+        record = QuarantineRecord(
+            name=name,
+            original_root=root,
+            asset_id=entry.asset_id if entry else None,
+            asset_uuid=entry.asset_uuid if entry else (decl.asset_uuid if decl else None),
+            asset_name=decl.name if decl else None,
+            registry_entry=entry,
+            included_in_build=entry.included_in_build if entry else None,
+            quarantined_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            files=_file_list(src),
+        )
+        qlabel = _label(project, target)
+        actions = [
+            Action(
+                kind="move_root",
+                path=f"assets/{root}",
+                target=f"{qlabel}/{FILES_DIR}",
+                description=f"move the folder ({len(record.files)} file(s)) into quarantine",
+            ),
+            Action(
+                kind="write_record",
+                path=f"{qlabel}/{RECORD_FILE}",
+                description="record the original root, identity and file digests",
+            ),
+        ]
+        if entry is not None:
+            actions.append(
+                Action(
+                    kind="unregister",
+                    path=REGISTRY_LABEL,
+                    description=f"take asset {entry.asset_id} out of the registry "
+                    "while quarantined (its id stays reserved)",
+                )
+            )
+        refs = [AssetRef(asset_id=record.asset_id, root=root)]
+        who = f"asset {entry.asset_id} ({root})" if entry else f"unregistered root {root}"
+        if not apply:
+            return MutationResult(
+                operation="quarantine_asset",
+                operation_id=em.operation_id,
+                status=Status.PREVIEW,
+                proposed_actions=actions,
+                affected_assets=refs,
+                summary=f"would quarantine {who} as {name!r}; pass --yes to apply",
+            )
+        target.mkdir(parents=True)
+        try:
+            write_atomic(target / RECORD_FILE, pretty(record.model_dump(mode="json")))
+            src.rename(target / FILES_DIR)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        if entry is not None:
+            try:
+                save_registry(project.registry_path, registry.without(entry.asset_id))
+            except BaseException:
+                (target / FILES_DIR).rename(src)
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+        prune_empty_parents(src.parent, project.assets_dir)
+        return MutationResult(
+            operation="quarantine_asset",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS,
+            applied_actions=actions,
+            affected_assets=refs,
+            summary=f"quarantined {who} as {name!r}; it is out of the build until "
+            f"`prometeu-packer restore {name} --yes`",
+        )
+
+    return service._mutation("quarantine_asset", em, body)
+
+
+def _find_record(project: Project, ref: str) -> QuarantineRecord:
+    from ..service import OperationError
+
+    records, problems = read_records(project)
+    named = [r for r in records if r.name == ref]
+    if not named:
+        bad = next((p for p in problems if p.path == ref), None)
+        if bad is not None:
+            raise OperationError([bad])
+        root = normalize_root(ref)
+        named = [
+            r
+            for r in records
+            if r.original_root == root or (ref.isdigit() and r.asset_id == int(ref))
+        ]
+    if len(named) == 1:
+        return named[0]
+    names = ", ".join(r.name for r in records) or "none"
+    raise OperationError(
+        [
+            error(
+                "quarantine.not_found",
+                f"{'several' if named else 'no'} quarantined assets match {ref!r}",
+                f"pass one of the quarantine names ({names}); see `prometeu-packer quarantine "
+                "--list`",
+            )
+        ]
+    )
+
+
+def _changed_files(folder: Path, record: QuarantineRecord) -> list[str]:
+    """Paths whose bytes, link target or presence differ from the record."""
+    now = {f.path: f for f in _file_list(folder)}
+    then = {f.path: f for f in record.files}
+    return sorted(p for p in now.keys() | then.keys() if now.get(p) != then.get(p))
+
+
+def restore(service: PackerService, ref: str, *, apply: bool) -> MutationResult:
+    """Bring a quarantined root back to its original place with its identity; preview first."""
+    from ..service import OperationError
+
+    project = service.project
+    em = service.emitter()
+
+    def body() -> MutationResult:
+        registry = service._registry_for_write()
+        record = _find_record(project, ref)
+        folder = project.quarantine_dir / record.name
+        files_dir = folder / FILES_DIR
+        root = record.original_root
+        dst = project.root_dir(root)
+        if not files_dir.is_dir():
+            raise OperationError(
+                [
+                    error(
+                        "quarantine.files_missing",
+                        f"{_label(project, files_dir)} is missing, so there is nothing to restore",
+                        f"inspect {_label(project, folder)} by hand",
+                    )
+                ]
+            )
+        problems: list[Diagnostic] = []
+        if dst.exists() or dst.is_symlink():
+            problems.append(
+                error(
+                    "quarantine.target_occupied",
+                    f"assets/{root} exists again, so restoring {record.name!r} would overwrite it",
+                    "move or rename what is there (e.g. `prometeu-packer relocate`), then restore",
+                )
+            )
+        entry = record.registry_entry
+        if entry is not None:
+            holder = registry.by_root(root)
+            if holder is not None:
+                problems.append(
+                    error(
+                        "quarantine.target_occupied",
+                        f"the registry already has asset {holder.asset_id} at {root!r}",
+                        "relocate or remove that entry, then restore",
+                    )
+                )
+            for other in (registry.by_id(entry.asset_id), registry.by_uuid(entry.asset_uuid)):
+                if other is not None:
+                    problems.append(
+                        error(
+                            "quarantine.identity_taken",
+                            f"asset {other.asset_id} at {other.root!r} now holds asset_id "
+                            f"{entry.asset_id} or asset_uuid {entry.asset_uuid} of {record.name!r}",
+                            "remove the other entry if it is a copy, then restore",
+                        )
+                    )
+                    break
+        problems += _nested_with(registry, root, entry.asset_id if entry else None)
+        if problems:
+            raise OperationError(problems)
+        changed = _changed_files(files_dir, record)
+        notes = (
+            [
+                warning(
+                    "quarantine.files_changed",
+                    f"{len(changed)} file(s) of {record.name!r} differ from the record: "
+                    f"{', '.join(changed[:5])}",
+                    "they are restored as they are now",
+                )
+            ]
+            if changed
+            else []
+        )
+        qlabel = _label(project, folder)
+        actions = [
+            Action(
+                kind="move_root",
+                path=f"{qlabel}/{FILES_DIR}",
+                target=f"assets/{root}",
+                description="move the folder back to its original root",
+            )
+        ]
+        if entry is not None:
+            word = "included in" if entry.included_in_build else "excluded from"
+            actions.append(
+                Action(
+                    kind="register",
+                    path=REGISTRY_LABEL,
+                    description=f"re-register as asset {entry.asset_id} "
+                    f"({word} the build, same asset_uuid)",
+                )
+            )
+        actions.append(
+            Action(kind="remove_record", path=qlabel, description="drop the quarantine record")
+        )
+        refs = [AssetRef(asset_id=record.asset_id, root=root)]
+        if not apply:
+            return MutationResult(
+                operation="restore_asset",
+                operation_id=em.operation_id,
+                status=Status.PREVIEW,
+                proposed_actions=actions,
+                affected_assets=refs,
+                diagnostics=notes,
+                summary=f"would restore {record.name!r} to assets/{root}; pass --yes to apply",
+            )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        files_dir.rename(dst)
+        if entry is not None:
+            try:
+                save_registry(project.registry_path, registry.with_entry(entry))
+            except BaseException:
+                dst.rename(files_dir)
+                raise
+        shutil.rmtree(folder, ignore_errors=True)
+        loaded = load_asset(project.assets_dir, root)
+        return MutationResult(
+            operation="restore_asset",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS,
+            applied_actions=actions,
+            affected_assets=refs,
+            diagnostics=notes,
+            summary=f"restored {record.name!r} to assets/{root}"
+            + (f" as asset {entry.asset_id}" if entry else " (unregistered)"),
+            asset=service._summary(entry, loaded),
+        )
+
+    return service._mutation("restore_asset", em, body)
+
+
+def list_quarantined(service: PackerService) -> QuarantineListResult:
+    """What sits in quarantine, oldest name first; unreadable records are diagnostics."""
+    em = service.emitter()
+    records, problems = read_records(service.project)
+    entries = [
+        QuarantinedAsset(
+            name=r.name,
+            original_root=r.original_root,
+            asset_id=r.asset_id,
+            asset_uuid=r.asset_uuid,
+            asset_name=r.asset_name,
+            included_in_build=r.included_in_build,
+            quarantined_at=r.quarantined_at,
+            file_count=len(r.files),
+            total_size=sum(f.size for f in r.files),
+        )
+        for r in records
+    ]
+    return QuarantineListResult(
+        operation="list_quarantined",
+        operation_id=em.operation_id,
+        status=Status.SUCCESS,
+        summary=f"{len(entries)} asset(s) in quarantine",
+        entries=entries,
+        diagnostics=problems,
+    )
+
+
+__all__ = ["QuarantineRecord", "list_quarantined", "quarantine", "read_records", "restore"]

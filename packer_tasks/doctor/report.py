@@ -1,0 +1,354 @@
+"""`doctor` (SPEC §7): every finding about the project, grouped by asset, plus its safe fixes.
+
+Doctor's blocking findings are exactly the pack gate's (`validate`): structural problems of
+the registry and the build set, preload clashes, and family decoding errors, where decoding
+goes through the materializer with `want_payload=False`, so assets the cache already holds
+are not decoded again. Everything else is reported but never blocks:
+
+* registered but excluded assets: an `hygiene.excluded_asset` note, plus their structural
+  problems with their own severity and `blocking: false` (they are not decoded: only the
+  build set's input bytes are read);
+* unregistered roots (`--workspace`): likewise, plus `hygiene.unregistered_root`;
+* hygiene advice from `checks`.
+
+So `DoctorResult.blocking` answers one question: can the build set be packed right now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from cache.digests import DigestMemo
+
+from ..events.sink import OperationEmitter
+from ..models.diagnostic import Diagnostic, Severity, error, info, warning
+from ..models.event import AssetRef, EventKind
+from ..models.results import Action, DoctorAssetReport, DoctorResult, Status
+from ..pipeline.gate import content_diagnostics, preload_for
+from ..pipeline.session import BuildSession
+from ..workspace.lane import LaneBusy
+from ..workspace.snapshot import WorkspaceSnapshot, take_snapshot
+from .checks import ExaminedRoot, hygiene_findings
+from .fixes import PlannedFix, annotate, apply_fixes, plan_fixes
+from .quarantine import QuarantineRecord, read_records
+
+if TYPE_CHECKING:
+    from ..service import PackerService
+
+
+def _advisory(d: Diagnostic, why: str) -> Diagnostic:
+    """A structural problem of an asset outside the build set: shown, never blocking."""
+    if not d.blocking:
+        return d
+    hint = f"{d.hint}; " if d.hint else ""
+    return d.model_copy(
+        update={"blocking": False, "hint": f"{hint}it does not block the pack while {why}"}
+    )
+
+
+def _registry_findings(snap: WorkspaceSnapshot) -> list[Diagnostic]:
+    return list(snap.registry_diagnostics)
+
+
+def _registered_findings(
+    snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter
+) -> list[Diagnostic]:
+    """Build-set assets as the gate sees them; excluded ones as advice."""
+    out: list[Diagnostic] = []
+    for asset in snap.registered:
+        e = asset.entry
+        if e.included_in_build:
+            out += asset.diagnostics
+            continue
+        out += [_advisory(d, "the asset is excluded from the build") for d in asset.diagnostics]
+        out.append(
+            info(
+                "hygiene.excluded_asset",
+                f"asset {e.asset_id} ({e.root}) is registered but excluded from the build",
+                f"`prometeu-packer include {e.asset_id}` puts it back; "
+                f"`prometeu-packer remove {e.asset_id}` drops it if it is no longer "
+                "needed",
+            ).located(e.asset_id, e.root)
+        )
+    build = snap.build_set()
+    out += preload_for(build)[1]
+    out += content_diagnostics(build, session.materializer, em)
+    return out
+
+
+def _unregistered_findings(snap: WorkspaceSnapshot) -> list[Diagnostic]:
+    owners = {a.entry.asset_uuid: a for a in snap.registered}
+    out: list[Diagnostic] = []
+    if snap.registry is None:
+        return out  # without a readable registry, "unregistered" means nothing
+    for u in snap.unregistered or ():
+        out += [
+            _advisory(d.located(None, u.root), "the root is unregistered") for d in u.diagnostics
+        ]
+        owner = owners.get(u.declaration.asset_uuid) if u.declaration else None
+        if owner is not None and owner.loaded.declaration is not None:
+            out.append(
+                warning(
+                    "hygiene.uuid_in_use",
+                    f"unregistered root {u.root} carries the asset_uuid of asset "
+                    f"{owner.entry.asset_id} ({owner.entry.root}); it looks like a copy",
+                    "give the copy a new asset_uuid before adopting it, or delete it",
+                ).located(None, u.root)
+            )
+        elif owner is not None:
+            out.append(
+                warning(
+                    "hygiene.unregistered_root",
+                    f"unregistered root {u.root} holds asset {owner.entry.asset_id}, whose "
+                    f"registered root {owner.entry.root!r} is missing (moved by hand?)",
+                    "`prometeu-packer doctor --fix --yes` points the registry at it, keeping "
+                    "its ids",
+                ).located(None, u.root)
+            )
+        else:
+            out.append(
+                warning(
+                    "hygiene.unregistered_root",
+                    f"{u.root} holds an asset.json but is not registered, so it is never built",
+                    f"`prometeu-packer adopt {u.root}` registers it; or delete the folder",
+                ).located(None, u.root)
+            )
+    return out
+
+
+def _quarantine_findings(records: list[QuarantineRecord]) -> list[Diagnostic]:
+    return [
+        info(
+            "hygiene.quarantined_asset",
+            f"{'asset ' + str(r.asset_id) if r.asset_id else 'an unregistered root'} "
+            f"from {r.original_root} is quarantined as {r.name!r} since "
+            f"{r.quarantined_at}, so it is out of the build",
+            f"`prometeu-packer restore {r.name} --yes` brings it back",
+        ).located(r.asset_id, r.original_root)
+        for r in records
+    ]
+
+
+def _hints(snap: WorkspaceSnapshot, records: list[QuarantineRecord]) -> list[Action]:
+    """Explicit operations doctor suggests but never performs."""
+    owners = {a.entry.asset_uuid for a in snap.registered}
+    if snap.registry is None:
+        return []
+    out = [
+        Action(
+            kind="adopt",
+            path=f"assets/{u.root}",
+            description=f"`prometeu-packer adopt {u.root}` registers it (doctor never does)",
+        )
+        for u in snap.unregistered or ()
+        if u.declaration is not None and u.declaration.asset_uuid not in owners
+    ]
+    missing = {
+        a.entry.asset_id
+        for a in snap.registered
+        if any(d.code == "asset.root_missing" for d in a.diagnostics)
+    }
+    out += [
+        Action(
+            kind="restore",
+            path=f"assets/{r.original_root}",
+            description=f"`prometeu-packer restore {r.name} --yes` finishes the "
+            "quarantine round trip",
+        )
+        for r in records
+        if r.asset_id in missing
+    ]
+    return out
+
+
+def _group(
+    snap: WorkspaceSnapshot, diags: list[Diagnostic]
+) -> tuple[list[Diagnostic], list[DoctorAssetReport]]:
+    """Project-wide findings (quarantine included), and one report per examined root."""
+    keys: dict[tuple[int | None, str], tuple[str | None, bool]] = {}
+    for a in snap.registered:
+        decl = a.loaded.declaration
+        keys.setdefault((a.entry.asset_id, a.entry.root), (decl.name if decl else None, True))
+    for u in snap.unregistered or ():
+        keys.setdefault((None, u.root), (u.declaration.name if u.declaration else None, False))
+    grouped: dict[tuple[int | None, str], list[Diagnostic]] = {k: [] for k in keys}
+    project: list[Diagnostic] = []
+    for d in diags:
+        if d.asset_root is None or d.code == "hygiene.quarantined_asset":
+            project.append(d)  # a quarantined asset has no root in the workspace
+        else:
+            grouped.setdefault((d.asset_id, d.asset_root), []).append(d)
+    reports = []
+    for (asset_id, root), found in grouped.items():
+        name, registered = keys.get((asset_id, root), (None, False))
+        reports.append(
+            DoctorAssetReport(
+                asset_id=asset_id,
+                root=root,
+                name=name,
+                registered=registered,
+                diagnostics=found,
+                errors=sum(d.severity is Severity.ERROR for d in found),
+                warnings=sum(d.severity is Severity.WARNING for d in found),
+                infos=sum(d.severity is Severity.INFO for d in found),
+            )
+        )
+    return project, reports
+
+
+def _summary(snap: WorkspaceSnapshot, diags: list[Diagnostic], fixes: list[PlannedFix]) -> str:
+    n_reg, n_unreg = len(snap.registered), len(snap.unregistered or ())
+    scope = f"{n_reg} registered asset(s)" + (
+        f" and {n_unreg} unregistered root(s)" if snap.unregistered is not None else ""
+    )
+    blocking = sum(d.blocking for d in diags)
+    sev = {s: sum(d.severity is s for d in diags) for s in Severity}
+    parts = [
+        f"{blocking} blocking",
+        f"{sev[Severity.ERROR]} error(s)",
+        f"{sev[Severity.WARNING]} warning(s)",
+        f"{sev[Severity.INFO]} note(s)",
+    ]
+    verdict = "the build set is blocked" if blocking else "the build set can be packed"
+    fixable = f"; {len(fixes)} safe fix(es) available" if fixes else ""
+    return f"checked {scope}: {', '.join(parts)}{fixable}; {verdict}"
+
+
+def diagnose(
+    service: PackerService, em: OperationEmitter, *, workspace: bool, use_cache: bool
+) -> tuple[DoctorResult, list[PlannedFix]]:
+    """The doctor pass. Without `use_cache` nothing at all is written (a fix preview)."""
+    project = service.project
+    snap = service.snapshot(scan=workspace)
+    records, _ = read_records(project)
+    fixes = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
+    config = service.cache_config if use_cache else replace(service.cache_config, directory=None)
+    memo = None if use_cache else DigestMemo(None)  # in memory only: nothing is written
+    examined = [ExaminedRoot(a.loaded, a.entry) for a in snap.registered]
+    examined += [ExaminedRoot(u, None) for u in snap.unregistered or ()]
+    with BuildSession(project, config, em, memo) as session:
+        diags = _registry_findings(snap)
+        diags += _registered_findings(snap, session, em)
+        diags += _unregistered_findings(snap)
+        diags += hygiene_findings(project, examined, session.memo, workspace=workspace)
+    diags += _quarantine_findings(records)
+    # One finding per fact: a registry problem may reach us via the registry and the asset.
+    diags = list(dict.fromkeys(annotate(diags, fixes)))
+    project_diags, reports = _group(snap, diags)
+    blockers = [d for d in diags if d.blocking]
+    counts = {
+        "assets": len(examined),
+        "blocking": len(blockers),
+        "fixable": len(fixes),
+        **{f"{s.value}s": sum(d.severity is s for d in diags) for s in Severity},
+    }
+    result = DoctorResult(
+        operation="doctor",
+        operation_id=em.operation_id,
+        status=Status.BLOCKED if blockers else Status.SUCCESS,
+        summary=_summary(snap, diags, fixes),
+        workspace=workspace,
+        blocking=bool(blockers),
+        diagnostics=diags,
+        blockers=blockers,
+        project=project_diags,
+        assets=reports,
+        counts=counts,
+        runtime_state=service.runtime.state,
+        proposed_actions=[f.action for f in fixes] + _hints(snap, records),
+        affected_assets=[
+            AssetRef(asset_id=r.asset_id, root=r.root) for r in reports if r.diagnostics
+        ],
+    )
+    return result, fixes
+
+
+def run_doctor(service: PackerService, *, workspace: bool = False) -> DoctorResult:
+    """`doctor` / `doctor --workspace`: read-only apart from warming the cache."""
+    em = service.emitter()
+    result, _ = diagnose(service, em, workspace=workspace, use_cache=True)
+    em.emit(
+        EventKind.DIAGNOSTICS_UPDATED,
+        result.summary,
+        assets=result.affected_assets,
+        data=dict(result.counts),
+    )
+    return result
+
+
+def run_fixes(
+    service: PackerService, *, apply: bool = False, workspace: bool = False
+) -> DoctorResult:
+    """`doctor --fix` previews (writes nothing, not even cache); with `apply`, fixes in the lane.
+
+    Applying re-plans from a fresh snapshot inside the write lane, then re-runs doctor so the
+    result shows what is left.
+    """
+    em = service.emitter()
+    if not apply:
+        result, fixes = diagnose(service, em, workspace=workspace, use_cache=False)
+        files = sorted({f.action.path or "" for f in fixes})
+        summary = (
+            f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to apply them"
+            if fixes
+            else "no safe fix applies"
+        ) + f" ({result.summary})"
+        result = result.model_copy(
+            update={
+                "operation": "doctor_fix",
+                "summary": summary,
+                "status": Status.PREVIEW if fixes else result.status,
+            }
+        )
+        if fixes:
+            em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
+        return result
+    project = service.project
+    try:
+        with service.lane():
+            service.runtime.committing()
+            try:
+                snap = take_snapshot(project, scan=workspace)
+                records, _ = read_records(project)
+                planned = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
+                applied = apply_fixes(project, planned)
+            finally:
+                service.runtime.committed()
+    except (OSError, RuntimeError, LaneBusy) as exc:
+        busy = isinstance(exc, LaneBusy)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        diag = (
+            error("lane.busy", str(exc), "wait for the other packer command to finish")
+            if busy
+            else error(
+                "io.failed",
+                f"applying fixes failed: {reason}",
+                "check free space and permissions, then run `doctor --fix` again",
+            )
+        )
+        em.emit(EventKind.ACTION_FAILED, diag.message)
+        return DoctorResult(
+            operation="doctor_fix",
+            operation_id=em.operation_id,
+            status=Status.FAILED,
+            summary=diag.message,
+            workspace=workspace,
+            diagnostics=[diag],
+            blockers=[diag],
+            project=[diag],
+        )
+    after, _ = diagnose(service, em, workspace=workspace, use_cache=True)
+    summary = (f"applied {len(applied)} fix(es)" if applied else "no safe fix applied") + (
+        f"; now {after.summary}"
+    )
+    if applied:
+        em.emit(EventKind.ACTION_APPLIED, summary, assets=after.affected_assets)
+    return after.model_copy(
+        update={
+            "operation": "doctor_fix",
+            "summary": summary,
+            "applied_actions": applied,
+            "operation_id": em.operation_id,
+        }
+    )

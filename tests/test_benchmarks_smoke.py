@@ -1,0 +1,61 @@
+"""Smoke test of the benchmark scripts: a tiny generated project packs, and the runner works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "benchmarks"
+
+
+def test_generate_is_deterministic_and_valid(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(BENCH))
+    generate(tmp_path / "a", 6, seed=3)
+    generate(tmp_path / "b", 6, seed=3)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
+    assert files_a == files_b
+    for rel in files_a:
+        if (tmp_path / "a" / rel).is_file():
+            assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    registry = json.loads((tmp_path / "a/assets/.prometeu/index.json").read_text())
+    assert [e["asset_id"] for e in registry["assets"]] == list(range(1, 7))
+    assert registry["next_asset_id"] == 7
+    text = (tmp_path / "a/assets/.prometeu/index.json").read_text()
+    assert text == json.dumps(registry, sort_keys=True, indent=2) + "\n"
+
+
+def test_runner_quick(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "run.py"),
+            "--sizes",
+            "20",
+            "--quick",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((out / "results-20.json").read_text())
+    assert result["identical"] is True
+    steps = {row["step"]: row for row in result["steps"]}
+    assert steps["cold"]["misses"] == 20
+    assert steps["noop"]["up_to_date"] == 20
+    assert steps["edit"]["misses"] == 1
+    assert steps["fresh"]["hits"] == 20
+    assert (out / "RESULTS.md").read_text().startswith("# prometeu-packer benchmarks")

@@ -1,0 +1,204 @@
+"""The blake3 file checker: mtime/size as the shortcut, content as the authority, and one
+hash per file per run (shared by the checker, the digest memo and the frozen snapshot).
+
+Hash counting runs doit in this process (`DoitMain(ModuleTaskLoader(...))`) with the two
+hashing entry points wrapped: `cache.keys.blake3_file` (the checker's streaming hash) and
+the frozen snapshot's `blake3_hex` (hash of the bytes a run reads).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_doit_support import (
+    PACKER_ENV,
+    STARTER,
+    SUMMARY,
+    UP_TO_DATE,
+    build_bytes,
+    copy_project,
+    hex_rgb,
+    read_json,
+    repaint,
+    run_doit,
+)
+
+import cache.keys
+import packer_tasks.pipeline.frozen
+from packer_tasks.build_system import run as doit_run
+
+ALL_UP = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
+
+
+def _inputs(project: Path) -> list[Path]:
+    """Every file `doit pack` depends on: the registry, and each registered asset's
+    asset.json and declared inputs."""
+    files = [project / "assets" / ".prometeu" / "index.json"]
+    for asset_json in sorted((project / "assets").rglob("asset.json")):
+        if "wip" in asset_json.parts:
+            continue  # the unregistered example is never built, never hashed
+        files.append(asset_json)
+        decl = read_json(asset_json)
+        files += [asset_json.parent / f for names in decl["inputs"].values() for f in names]
+    return files
+
+
+def _counts(output: str) -> dict[str, int]:
+    match = SUMMARY.search(output) or UP_TO_DATE.search(output)
+    assert match is not None, output
+    return {k: int(v) for k, v in match.groupdict().items()}
+
+
+class HashCounter:
+    """Counts hashes per file, recognised by content digest (the starter's inputs are all
+    distinct), across the checker and the frozen snapshot."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+        self.by_digest: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.by_digest = {}
+        for f in self.files:
+            digest = cache.keys.blake3_hex(f.read_bytes())
+            assert digest not in self.by_digest, f"{f} duplicates {self.by_digest[digest]}"
+            self.by_digest[digest] = f.name if f.suffix != ".json" else f"{f.parent.name}/"
+        self.counts.clear()
+
+    def note(self, digest: str) -> None:
+        self.counts[self.by_digest.get(digest, f"<other {digest[:8]}>")] += 1
+
+
+@pytest.fixture
+def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, HashCounter]]:
+    project = copy_project(STARTER, tmp_path / "starter")
+    for name in PACKER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(project)
+    counter = HashCounter(_inputs(project))
+    real_file = cache.keys.blake3_file
+    real_hex = cache.keys.blake3_hex  # what the frozen snapshot hashes its bytes with
+    assert packer_tasks.pipeline.frozen.blake3_hex is real_hex  # type: ignore[attr-defined]
+
+    def counting_file(path: str | os.PathLike[str]) -> str:
+        digest = real_file(path)
+        counter.note(digest)
+        return digest
+
+    def counting_hex(data: bytes | bytearray | memoryview) -> str:
+        digest = real_hex(data)
+        counter.note(digest)
+        return digest
+
+    monkeypatch.setattr(cache.keys, "blake3_file", counting_file)
+    monkeypatch.setattr(packer_tasks.pipeline.frozen, "blake3_hex", counting_hex)
+    yield project, counter
+    doit_run.end_run()  # never leak a run context into other tests
+
+
+def _doit_in_process(out: Path) -> dict[str, int]:
+    """`doit pack` in this process; the reporter writes to `out` (doit's default stream is
+    whatever sys.stdout was when doit was first imported)."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    import packer_tasks.dodo as dodo
+
+    assert DoitMain(ModuleTaskLoader(vars(dodo))).run(["-o", str(out), "pack"]) == 0
+    assert doit_run.current_run() is None, "the reporter must end the run"
+    text = out.read_text("utf-8")
+    assert "Traceback" not in text
+    return _counts(text)
+
+
+def test_one_run_hashes_each_file_at_most_once(
+    counted: tuple[Path, HashCounter], tmp_path: Path
+) -> None:
+    project, counter = counted
+    log = tmp_path / "doit.out"
+    names = set(counter.by_digest.values())
+
+    # A clean build reads and hashes every input exactly once.
+    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 5, "up": 0}
+    assert set(counter.counts) == names and max(counter.counts.values()) == 1, counter.counts
+
+    # A no-op run hashes nothing.
+    counter.counts.clear()
+    assert _doit_in_process(log) == ALL_UP
+    assert not counter.counts, counter.counts
+
+    # Touch every input (new mtime, same bytes): each is hashed once, nothing rebuilds,
+    # although most files are dependencies of two tasks (their asset and assemble).
+    later = os.stat(counter.files[0]).st_mtime_ns + 5_000_000_000
+    for f in counter.files:
+        os.utime(f, ns=(later, later))
+    counter.counts.clear()
+    assert _doit_in_process(log) == ALL_UP
+    assert set(counter.counts) == names and max(counter.counts.values()) == 1, counter.counts
+
+    # ... and the digest memo remembers them: the next run hashes nothing again.
+    counter.counts.clear()
+    assert _doit_in_process(log) == ALL_UP
+    assert not counter.counts, counter.counts
+
+    # Change one file's content: the checker finds the change and the asset is then
+    # materialized from the bytes it read (its other inputs are read for the miss); still
+    # one hash per file, and no other asset's files are touched.
+    hud = project / "assets" / "ui" / "hud_icons"
+    colors = read_json(hud / "asset.json")["output"]["pipeline"]["palettes"][0]["palette"]
+    repaint(hud / "coin.png", [(0, 15), (15, 15)], (*hex_rgb(colors["colors"][2]), 255))
+    counter.refresh()
+    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
+    hud_files = {"coin.png", "heart.png", "key.png", "skull.png", "star.png"}
+    assert counter.counts["coin.png"] == 1, counter.counts
+    assert set(counter.counts) <= hud_files and max(counter.counts.values()) == 1, counter.counts
+
+    # The same with a same-size edit, where only the content can tell (the checker hashes).
+    wav = project / "assets" / "music" / "loop" / "loop.wav"
+    _flip_tail(wav)
+    counter.refresh()
+    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
+    assert counter.counts == Counter({"loop.wav": 1}), counter.counts
+
+
+def _flip_tail(wav: Path) -> None:
+    """Change the last PCM frames in place: same size, new content, a later mtime."""
+    st = os.stat(wav)
+    data = bytearray(wav.read_bytes())
+    for at in range(len(data) - 64, len(data)):
+        data[at] ^= 0x21
+    wav.write_bytes(bytes(data))
+    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 7_000_000_000))
+    assert os.stat(wav).st_size == st.st_size
+
+
+def test_touch_does_not_rebuild_but_same_size_new_content_does(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "starter")
+    assert run_doit(project).counts()["misses"] == 5
+    before = build_bytes(project)
+    wav = project / "assets" / "music" / "loop" / "loop.wav"
+
+    # New mtime, same bytes: nothing rebuilds, build/ is untouched.
+    stamp = os.stat(project / "build" / "assets.pa").st_mtime_ns
+    st = os.stat(wav)
+    os.utime(wav, ns=(st.st_atime_ns, st.st_mtime_ns + 3_000_000_000))
+    assert run_doit(project).counts() == ALL_UP
+    assert os.stat(project / "build" / "assets.pa").st_mtime_ns == stamp
+    assert build_bytes(project) == before
+
+    # Same size, different content, different mtime: the content decides, it rebuilds.
+    _flip_tail(wav)
+    run = run_doit(project)
+    assert run.counts() == {"packed": 5, "hits": 0, "misses": 1, "up": 4}, run.output
+    after = build_bytes(project)
+    assert after["assets.pa"] != before["assets.pa"]
+
+    clean = copy_project(project, tmp_path / "clean")
+    assert run_doit(clean).counts()["misses"] == 5
+    assert build_bytes(clean) == after

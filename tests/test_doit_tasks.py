@@ -1,0 +1,167 @@
+"""The `pack` task group as doit shows and runs it: names, help, default task, failures,
+parallel runs and partial state — always with real `doit` subprocesses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from doit.doit_cmd import DoitMain
+from test_doit_support import (
+    STARTER,
+    base_env,
+    build_bytes,
+    copy_project,
+    events,
+    kinds,
+    run_doit,
+)
+
+ASSET_TASKS = [f"pack:asset-{i}" for i in range(1, 6)]
+ALL_MISSES = {"packed": 5, "hits": 0, "misses": 5, "up": 0}
+UP_TO_DATE = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
+
+
+def test_pack_is_listed_documented_and_does_not_clash(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "starter")
+
+    listed = run_doit(project, "list").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["pack"], listed
+    assert "Pack this project's build set" in listed[0]
+    every = run_doit(project, "list", "--all", "--quiet").stdout.split()
+    assert every == ["pack", "pack:assemble", *ASSET_TASKS]
+    commands = {cmd.get_name() for cmd in DoitMain.DOIT_CMDS}
+    assert {"run", "list", "info", "help"} <= commands and not commands & set(every)
+
+    helped = run_doit(project, "help", "pack").stdout
+    assert "Pack this project's build set into build/assets.pa" in helped
+    # `doit info` exits 1 while a task is not up to date; the text is what matters.
+    info = run_doit(project, "info", "pack:assemble", check=False).stdout
+    assert "write build/assets.pa and its companions" in info
+    assert "status     : run" in info
+    for needle in ("build/assets.pa", "assets/.prometeu/index.json", *ASSET_TASKS):
+        assert needle in info, (needle, info)
+    assert not (project / "build").exists(), "list/help/info must not build"
+
+    run_doit(project)
+    done = run_doit(project, "info", "pack:assemble")
+    assert "status     : up-to-date" in done.stdout
+
+
+def test_bare_doit_runs_pack(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "starter")
+    proc = subprocess.run(
+        [sys.executable, "-m", "doit"],
+        cwd=project,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "packed 5 asset(s): 0 cache hit(s), 5 miss(es), 0 up-to-date" in proc.stdout
+    reference = build_bytes(project)
+
+    # `doit run pack` is the same thing, and now a no-op.
+    again = run_doit(project, "run", "pack")
+    assert again.counts() == UP_TO_DATE
+    assert build_bytes(project) == reference
+
+
+def test_blocked_asset_fails_cleanly_and_keeps_the_previous_build(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "starter")
+    assert run_doit(project).counts() == ALL_MISSES
+    reference = build_bytes(project)
+
+    heart = project / "assets" / "ui" / "hud_icons" / "heart.png"
+    original = heart.read_bytes()
+    from PIL import Image
+
+    with Image.open(heart) as img:
+        img.load()
+        broken = img.copy()
+    broken.putpixel((3, 3), (0, 255, 0, 255))  # green: not in the declared palette
+    broken.save(heart, format="PNG")
+
+    log = tmp_path / "events.jsonl"
+    failed = run_doit(project, env=base_env(PROMETEU_PACKER_EVENTS=str(log)), check=False)
+    assert failed.returncode != 0, failed.output
+    assert "packer: pack:asset-1 failed" in failed.output
+    assert "heart.png" in failed.output
+    assert "pack failed: 1 task(s) failed (1 asset(s) blocked)" in failed.output
+    assert build_bytes(project) == reference, "a blocked pack must not touch build/"
+    lifecycle = [e for e in events(log) if e["kind"] in ("build_started", "build_finished")]
+    assert [e["kind"] for e in lifecycle] == ["build_started", "build_finished"]
+    assert lifecycle[1]["data"]["status"] == "blocked"
+
+    # Restoring the file: the asset's old payload is still cached; build/ was never wrong.
+    heart.write_bytes(original)
+    fixed = run_doit(project)
+    assert fixed.counts() == {"packed": 5, "hits": 1, "misses": 0, "up": 4}, fixed.output
+    assert build_bytes(project) == reference
+    assert run_doit(project).counts() == UP_TO_DATE
+
+
+def test_parallel_runs_report_and_build_the_same(tmp_path: Path) -> None:
+    serial = copy_project(STARTER, tmp_path / "serial")
+    assert run_doit(serial).counts() == ALL_MISSES
+    reference = build_bytes(serial)
+
+    for mode in (["-n", "3"], ["-n", "3", "-P", "thread"]):
+        project = copy_project(STARTER, tmp_path / f"parallel{len(mode)}")
+        first = run_doit(project, *mode, "pack")
+        assert first.counts() == ALL_MISSES, (mode, first.output)
+        assert build_bytes(project) == reference
+        assert run_doit(project, *mode, "pack").counts() == UP_TO_DATE
+        # Forget the doit state of all asset tasks: they re-run and hit the cache.
+        run_doit(project, "forget", *ASSET_TASKS)
+        again = run_doit(project, *mode, "pack")
+        assert again.counts() == {"packed": 5, "hits": 5, "misses": 0, "up": 0}, again.output
+        assert build_bytes(project) == reference
+
+
+def test_forgotten_asset_task_counts_its_cache_hit(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "starter")
+    assert run_doit(project).counts() == ALL_MISSES
+    reference = build_bytes(project)
+    run_doit(project, "forget", "pack:asset-2")
+    log = tmp_path / "events.jsonl"
+    run = run_doit(project, env=base_env(PROMETEU_PACKER_EVENTS=str(log)))
+    assert run.counts() == {"packed": 5, "hits": 1, "misses": 0, "up": 4}, run.output
+    assert run.summary_line().startswith("build/assets.pa is up to date: 5 asset(s), 1 cache")
+    assert build_bytes(project) == reference
+    evts = events(log)
+    assert len(kinds(evts, "cache_hit")) == 1
+    assert [e["kind"] for e in evts if e["kind"].startswith("build_")] == [
+        "build_started",
+        "build_finished",
+    ]
+
+
+def test_repository_dodo_packs_the_embedded_project(tmp_path: Path) -> None:
+    """The repo's own dodo.py packs sample_projects/starter from the repository root."""
+    repo = tmp_path / "repo"
+    starter = copy_project(STARTER, repo / "sample_projects" / "starter")
+    (repo / "dodo.py").write_bytes((STARTER.parent.parent / "dodo.py").read_bytes())
+    run = run_doit(repo)
+    assert run.counts() == ALL_MISSES, run.output
+    assert (repo / ".doit.db").is_file() and not (repo / "build").exists()
+    assert (starter / ".prometeu-cache" / "cache.db").is_file()
+
+    alone = copy_project(STARTER, tmp_path / "alone")
+    assert run_doit(alone).counts() == ALL_MISSES
+    assert build_bytes(starter) == build_bytes(alone)
+    assert run_doit(repo).counts() == UP_TO_DATE
+
+
+def test_folder_without_a_project_fails_without_a_traceback(tmp_path: Path) -> None:
+    folder = tmp_path / "not_a_game"
+    folder.mkdir()
+    (folder / "dodo.py").write_text("from packer_tasks.dodo import *  # noqa: F401,F403\n")
+    assert run_doit(folder, "list").stdout.split()[0] == "pack"
+    run = run_doit(folder, check=False)  # run_doit also asserts there is no traceback
+    assert run.returncode != 0
+    assert "no prometeu project at or above" in run.output
+    assert not (folder / "build").exists()

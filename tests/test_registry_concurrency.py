@@ -1,0 +1,211 @@
+"""Registry writes from many processes at once (SPEC §3, §9): the write lane serializes them.
+
+Every process is a real `python -m packer_tasks` started before any of them finishes; the
+registry must end up with every entry, distinct ids, a persisted allocator, canonical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from conftest import cli_env, make_png, run_cli, run_cli_parallel
+
+REGISTRY = Path("assets/.prometeu/index.json")
+TIMEOUT = 120
+
+# Imports the CLI, reports ready, waits for the "go" file, then runs the CLI's own `main`
+# with the given arguments. Startup (~0.4 s of imports) would otherwise spread the processes
+# out so much that the millisecond-long registry update rarely overlaps between them.
+LAUNCHER = """
+import os, sys, time
+from packer_tasks.cli import main
+ready, go, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+open(os.path.join(ready, str(os.getpid())), "w").close()
+deadline = time.monotonic() + 60
+while not os.path.exists(go) and time.monotonic() < deadline:
+    time.sleep(0.0005)
+main(args)
+"""
+
+
+def run_together(commands: list[tuple[str, ...]], cwd: Path) -> list[tuple[int, str, str]]:
+    """Start one CLI process per command, release them all at the same instant, wait."""
+    sync = cwd.parent / f"sync-{uuid.uuid4().hex}"
+    ready = sync / "ready"
+    ready.mkdir(parents=True)
+    go = sync / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(ready), str(go), *args],
+            cwd=cwd,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    results = []
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while len(list(ready.iterdir())) < len(procs):
+            assert time.monotonic() < deadline, "CLI processes did not start"
+            assert all(p.poll() is None for p in procs), "a CLI process died during startup"
+            time.sleep(0.01)
+        go.touch()
+        for p in procs:
+            out, err = p.communicate(timeout=TIMEOUT)
+            results.append((p.returncode, out, err))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return results
+
+
+def canonical(obj: Any) -> bytes:
+    return (json.dumps(obj, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def init_project(base: Path) -> Path:
+    game = base / "game"
+    game.mkdir()
+    rc, out, err = run_cli("init", cwd=game)
+    assert rc == 0, out + err
+    return game
+
+
+def glyph_decl(asset_uuid: str, name: str) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "asset_uuid": asset_uuid,
+        "name": name,
+        "type": "glyph_bank",
+        "inputs": {"tiles": ["tile.png"]},
+        "artifacts": [{"index": 0, "file": "tile.png"}],
+        "output": {
+            "format": "GLYPH/indexed_v1",
+            "codec": "NONE",
+            "metadata": {"tile_size": 8},
+            "pipeline": {},
+        },
+        "preload": {"enabled": False},
+    }
+
+
+def load_registry(game: Path) -> dict[str, Any]:
+    data = (game / REGISTRY).read_bytes()
+    reg = json.loads(data)
+    assert data == canonical(reg), "registry is not canonical"
+    ids = [e["asset_id"] for e in reg["assets"]]
+    assert ids == sorted(ids), "entries are not sorted by asset_id"
+    return reg
+
+
+def test_twenty_concurrent_registers(tmp_path: Path) -> None:
+    game = init_project(tmp_path)
+    roots = {f"tiles/t{i:02d}": str(uuid.uuid4()) for i in range(20)}
+    for root, asset_uuid in roots.items():
+        folder = game / "assets" / root
+        make_png(folder / "tile.png", 8)
+        (folder / "asset.json").write_bytes(canonical(glyph_decl(asset_uuid, root[-3:])))
+
+    results = run_together([("register", root, "--json") for root in roots], cwd=game)
+
+    reported: dict[str, int] = {}
+    for (rc, out, err), root in zip(results, roots, strict=True):
+        assert rc == 0, f"register {root}: exit {rc}\n{out}\n{err}"
+        assert "Traceback" not in out + err
+        res = json.loads(out)
+        assert res["status"] == "success"
+        [ref] = res["affected_assets"]
+        assert ref["root"] == root
+        reported[root] = ref["asset_id"]
+    assert sorted(reported.values()) == list(range(1, 21))
+
+    reg = load_registry(game)
+    assert reg["next_asset_id"] == 21
+    assert len(reg["assets"]) == 20
+    by_root = {e["root"]: e for e in reg["assets"]}
+    assert set(by_root) == set(roots)
+    for root, asset_uuid in roots.items():
+        assert by_root[root] == {
+            "asset_id": reported[root],
+            "asset_uuid": asset_uuid,
+            "included_in_build": True,
+            "root": root,
+        }
+    # no stray temp files left next to the registry
+    leftovers = sorted(p.name for p in (game / REGISTRY).parent.iterdir())
+    assert [n for n in leftovers if n.endswith(".tmp")] == []
+
+    # the CLI's own view agrees
+    rc, out, _ = run_cli("list", "--json", cwd=game)
+    assert rc == 0
+    rows = json.loads(out)["assets"]
+    assert sorted(r["asset_id"] for r in rows) == list(range(1, 21))
+    assert all(r["registered"] and not r["blocking"] for r in rows)
+
+
+def test_ten_concurrent_new(tmp_path: Path) -> None:
+    game = init_project(tmp_path)
+    srcs = [make_png(tmp_path / "src" / f"s{i}" / "tile.png", 8) for i in range(10)]
+    roots = [f"hud/h{i}" for i in range(10)]
+    results = run_cli_parallel(
+        [
+            ("new", "glyph_bank", root, "--tile-size", "8", str(src), "--json")
+            for root, src in zip(roots, srcs, strict=True)
+        ],
+        cwd=game,
+    )
+    for (rc, out, err), root in zip(results, roots, strict=True):
+        assert rc == 0, f"new {root}: exit {rc}\n{out}\n{err}"
+        assert "Traceback" not in out + err
+
+    reg = load_registry(game)
+    assert reg["next_asset_id"] == 11
+    assert sorted(e["asset_id"] for e in reg["assets"]) == list(range(1, 11))
+    assert sorted(e["root"] for e in reg["assets"]) == sorted(roots)
+    uuids = set()
+    for e in reg["assets"]:
+        folder = game / "assets" / e["root"]
+        decl = json.loads((folder / "asset.json").read_bytes())
+        assert decl["asset_uuid"] == e["asset_uuid"]
+        uuids.add(e["asset_uuid"])
+        assert (folder / "tile.png").read_bytes() == srcs[roots.index(e["root"])].read_bytes()
+    assert len(uuids) == 10
+
+
+def test_same_root_registered_by_five_processes_at_once(tmp_path: Path) -> None:
+    """Check-then-write happens inside the lane: exactly one process wins, the rest refuse."""
+    game = init_project(tmp_path)
+    folder = game / "assets/solo"
+    make_png(folder / "tile.png", 8)
+    asset_uuid = str(uuid.uuid4())
+    (folder / "asset.json").write_bytes(canonical(glyph_decl(asset_uuid, "solo")))
+
+    results = run_together([("register", "solo", "--json")] * 5, cwd=game)
+    codes = sorted(rc for rc, _, _ in results)
+    assert codes == [0, 1, 1, 1, 1], results
+    for rc, out, err in results:
+        assert "Traceback" not in out + err
+        if rc == 1:
+            res = json.loads(out)
+            assert res["status"] == "blocked"
+            assert [d["code"] for d in res["blockers"]] == ["asset.already_registered"]
+
+    reg = load_registry(game)
+    assert reg == {
+        "assets": [
+            {"asset_id": 1, "asset_uuid": asset_uuid, "included_in_build": True, "root": "solo"}
+        ],
+        "next_asset_id": 2,
+        "schema_version": 1,
+    }
