@@ -59,8 +59,7 @@ class DigestMemo:
             if hit is not None or self._db is None:
                 return hit
             try:
-                row = self._db.execute("SELECT d FROM memo WHERE k=?",
-                                       (self._key(key),)).fetchone()
+                row = self._db.execute("SELECT d FROM memo WHERE k=?", (self._key(key),)).fetchone()
             except sqlite3.Error:
                 return None
             if row is None or not isinstance(row[0], str) or len(row[0]) != 64:
@@ -80,8 +79,7 @@ class DigestMemo:
             if self._db is None or not self._pending:
                 self._pending.clear()
                 return
-            rows: Iterable[tuple[str, str]] = [(self._key(k), d)
-                                               for k, d in self._pending.items()]
+            rows: Iterable[tuple[str, str]] = [(self._key(k), d) for k, d in self._pending.items()]
             try:
                 with self._db:
                     self._db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows)

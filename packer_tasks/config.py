@@ -30,8 +30,9 @@ def _tool_table(project: Project) -> dict[str, object]:
     return table if isinstance(table, dict) else {}
 
 
-def resolve_cache(project: Project, cli_dir: Path | None = None, *, disabled: bool = False
-                  ) -> CacheConfig:
+def resolve_cache(
+    project: Project, cli_dir: Path | None = None, *, disabled: bool = False
+) -> CacheConfig:
     table = _tool_table(project)
     size = table.get("cache-size-limit", DEFAULT_SIZE_LIMIT)
     size_limit = size if isinstance(size, int) and size > 0 else DEFAULT_SIZE_LIMIT

@@ -37,8 +37,9 @@ def classify_change(old: Fingerprint, new: Fingerprint) -> tuple[RuntimeState, l
 
 
 class ProjectRuntime:
-    def __init__(self, project: Project, notify: Notify | None = None,
-                 auto_reconcile: bool = True) -> None:
+    def __init__(
+        self, project: Project, notify: Notify | None = None, auto_reconcile: bool = True
+    ) -> None:
         self.project = project
         self.auto_reconcile = auto_reconcile
         self._notify = notify
@@ -61,8 +62,14 @@ class ProjectRuntime:
     def state(self) -> RuntimeState:
         return self._state
 
-    def _set(self, state: RuntimeState, why: str, *, epoch: int | None = None,
-             unless: tuple[RuntimeState, ...] = ()) -> bool:
+    def _set(
+        self,
+        state: RuntimeState,
+        why: str,
+        *,
+        epoch: int | None = None,
+        unless: tuple[RuntimeState, ...] = (),
+    ) -> bool:
         with self._lock:
             if (epoch is not None and epoch != self._epoch) or self._state in unless:
                 return False
@@ -113,14 +120,13 @@ class ProjectRuntime:
     def _check(self, snap: WorkspaceSnapshot, epoch: int) -> tuple[RuntimeState, list[str]]:
         if self._state is RuntimeState.COMMITTING:
             return RuntimeState.COMMITTING, []  # files are mid-write by us; not a change
-        state, changed = classify_change(snap.fingerprint,
-                                         current_fingerprint(self.project, snap))
+        state, changed = classify_change(snap.fingerprint, current_fingerprint(self.project, snap))
         # Not reported when a write of ours began meanwhile (the change may be our own) or
         # while another reader is already reloading.
         why = f"{len(changed)} file(s) changed behind the snapshot: " + ", ".join(changed[:5])
         if state is not RuntimeState.HEALTHY and self._set(
-                state, why, epoch=epoch,
-                unless=(RuntimeState.COMMITTING, RuntimeState.RECONCILING)):
+            state, why, epoch=epoch, unless=(RuntimeState.COMMITTING, RuntimeState.RECONCILING)
+        ):
             self.last_changes = changed
         return self._state, changed
 
@@ -143,8 +149,12 @@ class ProjectRuntime:
 
     def _reload(self) -> WorkspaceSnapshot:
         _, _, epoch = self._view()
-        self._set(RuntimeState.RECONCILING, "reloading the workspace from disk", epoch=epoch,
-                  unless=(RuntimeState.COMMITTING,))
+        self._set(
+            RuntimeState.RECONCILING,
+            "reloading the workspace from disk",
+            epoch=epoch,
+            unless=(RuntimeState.COMMITTING,),
+        )
         try:
             snap = self.load()
         except Exception:

@@ -88,8 +88,13 @@ def parse_ref(ref: str | int) -> str | int:
 class PackerService:
     """One project's packer. Construct with the host's event sink to receive its events."""
 
-    def __init__(self, project: Project, sink: EventSink | None = None,
-                 lane_timeout: float = 120.0, cache: CacheConfig | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        sink: EventSink | None = None,
+        lane_timeout: float = 120.0,
+        cache: CacheConfig | None = None,
+    ) -> None:
         self.project = project
         self.sink: EventSink = sink if sink is not None else NullSink()
         self.lane_timeout = lane_timeout
@@ -98,9 +103,11 @@ class PackerService:
         self.runtime = ProjectRuntime(project, notify=self._on_runtime_state)
 
     def _on_runtime_state(self, old: RuntimeState, new: RuntimeState, why: str) -> None:
-        self._runtime_emitter.emit(EventKind.RUNTIME_STATE_CHANGED,
-                                   f"runtime {old.value} → {new.value}: {why}",
-                                   data={"from": old.value, "to": new.value})
+        self._runtime_emitter.emit(
+            EventKind.RUNTIME_STATE_CHANGED,
+            f"runtime {old.value} → {new.value}: {why}",
+            data={"from": old.value, "to": new.value},
+        )
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -133,9 +140,15 @@ class PackerService:
         key = parse_ref(ref)
         entry = registry.by_id(key) if isinstance(key, int) else registry.by_root(key)
         if entry is None:
-            raise OperationError([error("asset.not_registered",
-                                        f"no registered asset is addressed by {ref!r}",
-                                        "use `prometeu-packer list` to see ids and roots")])
+            raise OperationError(
+                [
+                    error(
+                        "asset.not_registered",
+                        f"no registered asset is addressed by {ref!r}",
+                        "use `prometeu-packer list` to see ids and roots",
+                    )
+                ]
+            )
         return entry
 
     def _finish(self, em: OperationEmitter, result: OperationResult) -> OperationResult:
@@ -161,20 +174,37 @@ class PackerService:
                     self.runtime.committed()
         except LaneBusy as exc:
             diag = error("lane.busy", str(exc), "wait for the other packer command to finish")
-            result = MutationResult(operation=operation, operation_id=em.operation_id,
-                                    status=Status.FAILED, summary=diag.message,
-                                    diagnostics=[diag], blockers=[diag])
+            result = MutationResult(
+                operation=operation,
+                operation_id=em.operation_id,
+                status=Status.FAILED,
+                summary=diag.message,
+                diagnostics=[diag],
+                blockers=[diag],
+            )
         except OperationError as exc:
             result = MutationResult(
-                operation=operation, operation_id=em.operation_id, status=Status.BLOCKED,
+                operation=operation,
+                operation_id=em.operation_id,
+                status=Status.BLOCKED,
                 summary=f"{operation} refused: {exc.diagnostics[0].message}",
-                diagnostics=exc.diagnostics, blockers=exc.diagnostics)
+                diagnostics=exc.diagnostics,
+                blockers=exc.diagnostics,
+            )
         except OSError as exc:
-            diag = error("io.failed", f"{operation} failed: {exc.strerror or exc} "
-                         f"({exc.filename or ''})", "check free space and permissions")
-            result = MutationResult(operation=operation, operation_id=em.operation_id,
-                                    status=Status.FAILED, summary=diag.message,
-                                    diagnostics=[diag], blockers=[diag])
+            diag = error(
+                "io.failed",
+                f"{operation} failed: {exc.strerror or exc} ({exc.filename or ''})",
+                "check free space and permissions",
+            )
+            result = MutationResult(
+                operation=operation,
+                operation_id=em.operation_id,
+                status=Status.FAILED,
+                summary=diag.message,
+                diagnostics=[diag],
+                blockers=[diag],
+            )
         self._finish(em, result)
         return result
 
@@ -189,24 +219,44 @@ class PackerService:
             applied: list[Action] = []
             if not path.exists():
                 save_registry(path, Registry())
-                applied.append(Action(kind="create_registry", path="assets/.prometeu/index.json",
-                                      description="created an empty registry"))
+                applied.append(
+                    Action(
+                        kind="create_registry",
+                        path="assets/.prometeu/index.json",
+                        description="created an empty registry",
+                    )
+                )
             gitignore = self.project.meta_dir / ".gitignore"
             if not gitignore.exists():
                 write_atomic(gitignore, PACKER_STATE_IGNORES)
-            summary = ("initialized an empty packer workspace" if applied
-                       else "workspace already initialized; nothing changed")
-            return MutationResult(operation="init_workspace", operation_id=em.operation_id,
-                                  status=Status.SUCCESS, summary=summary,
-                                  applied_actions=applied)
+            summary = (
+                "initialized an empty packer workspace"
+                if applied
+                else "workspace already initialized; nothing changed"
+            )
+            return MutationResult(
+                operation="init_workspace",
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
+                summary=summary,
+                applied_actions=applied,
+            )
 
         self.project.meta_dir.mkdir(parents=True, exist_ok=True)
         return self._mutation("init_workspace", em, body)
 
-    def create_asset(self, family_name: str, root: str, files: Sequence[Path],
-                     options: dict[str, Any] | None = None, *, include: bool = True,
-                     preload: bool = False, slot: int | None = None,
-                     name: str | None = None) -> MutationResult:
+    def create_asset(
+        self,
+        family_name: str,
+        root: str,
+        files: Sequence[Path],
+        options: dict[str, Any] | None = None,
+        *,
+        include: bool = True,
+        preload: bool = False,
+        slot: int | None = None,
+        name: str | None = None,
+    ) -> MutationResult:
         """Scaffold a root from PNG/WAV files (copied in, artifacts in the order given)."""
         em = self.emitter()
         root = normalize_root(root)
@@ -218,49 +268,88 @@ class PackerService:
             if family is None:
                 from .families import FAMILIES
 
-                raise OperationError([error("declaration.unknown_family",
-                                            f"{family_name!r} is not a known family",
-                                            f"use one of {sorted(FAMILIES)}")])
+                raise OperationError(
+                    [
+                        error(
+                            "declaration.unknown_family",
+                            f"{family_name!r} is not a known family",
+                            f"use one of {sorted(FAMILIES)}",
+                        )
+                    ]
+                )
             bad_root = relative_path_problem(root, "asset root")
             if bad_root is not None or root.startswith(".prometeu"):
-                raise OperationError([bad_root or error(
-                    "path.reserved", "assets/.prometeu is reserved for the packer",
-                    "choose another root")])
+                raise OperationError(
+                    [
+                        bad_root
+                        or error(
+                            "path.reserved",
+                            "assets/.prometeu is reserved for the packer",
+                            "choose another root",
+                        )
+                    ]
+                )
             target = self.project.root_dir(root)
             if target.exists() and any(target.iterdir()):
-                raise OperationError([error("asset.root_exists",
-                                            f"assets/{root} already exists and is not empty",
-                                            "choose a new root, or `register` the existing one")])
+                raise OperationError(
+                    [
+                        error(
+                            "asset.root_exists",
+                            f"assets/{root} already exists and is not empty",
+                            "choose a new root, or `register` the existing one",
+                        )
+                    ]
+                )
             if registry.by_root(root):
-                raise OperationError([error("asset.already_registered",
-                                            f"{root!r} is already registered", "")])
+                raise OperationError(
+                    [error("asset.already_registered", f"{root!r} is already registered", "")]
+                )
             names = [Path(f).name for f in files]
             for f in files:
                 if not Path(f).is_file():
-                    problems.append(error("input.missing", f"{f} is not a file",
-                                          "pass existing PNG/WAV files", path=str(f)))
+                    problems.append(
+                        error(
+                            "input.missing",
+                            f"{f} is not a file",
+                            "pass existing PNG/WAV files",
+                            path=str(f),
+                        )
+                    )
                 elif Path(f).suffix.lower() not in family.input_suffixes:
-                    problems.append(error("input.wrong_type",
-                                          f"{f} is not a {'/'.join(family.input_suffixes)} file",
-                                          f"a {family.type_name} takes "
-                                          f"{'/'.join(family.input_suffixes)} files", path=str(f)))
+                    problems.append(
+                        error(
+                            "input.wrong_type",
+                            f"{f} is not a {'/'.join(family.input_suffixes)} file",
+                            f"a {family.type_name} takes {'/'.join(family.input_suffixes)} files",
+                            path=str(f),
+                        )
+                    )
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                problems.append(error("input.duplicate_name",
-                                      f"several files are named {dupes}",
-                                      "rename them so each file name is unique"))
+                problems.append(
+                    error(
+                        "input.duplicate_name",
+                        f"several files are named {dupes}",
+                        "rename them so each file name is unique",
+                    )
+                )
             if not files:
-                problems.append(error("artifact.none", "no input files given",
-                                      "pass at least one file"))
+                problems.append(
+                    error("artifact.none", "no input files given", "pass at least one file")
+                )
             if problems:
                 raise OperationError(problems)
             output = family.scaffold_output(ScaffoldRequest(names, options or {}))
             decl = AssetDeclaration(
-                schema_version=ASSET_SCHEMA_VERSION, asset_uuid=str(uuid.uuid4()),
-                name=name or root.rsplit("/", 1)[-1], type=family.type_name,
+                schema_version=ASSET_SCHEMA_VERSION,
+                asset_uuid=str(uuid.uuid4()),
+                name=name or root.rsplit("/", 1)[-1],
+                type=family.type_name,
                 inputs={family.input_role: names},
                 artifacts=[ArtifactDecl(index=i, file=n) for i, n in enumerate(names)],
-                output=output, preload=PreloadDecl(enabled=preload, slot=slot))
+                output=output,
+                preload=PreloadDecl(enabled=preload, slot=slot),
+            )
             created = not target.exists()
             try:
                 target.mkdir(parents=True, exist_ok=True)
@@ -276,17 +365,35 @@ class PackerService:
             loaded = load_asset(self.project.assets_dir, root)
             ref = AssetRef(asset_id=new_id, root=root)
             return MutationResult(
-                operation="create_asset", operation_id=em.operation_id, status=Status.SUCCESS,
+                operation="create_asset",
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
                 summary=f"created {family.type_name} {root!r} as asset {new_id} with "
-                        f"{len(names)} artifact(s)",
-                affected_assets=[ref], diagnostics=list(loaded.diagnostics),
-                applied_actions=[Action(kind="create_root", path=f"assets/{root}",
-                                        description=f"copied {len(names)} file(s) and wrote "
-                                                    f"{ASSET_FILE}"),
-                                 Action(kind="register", path=f"assets/{root}",
-                                        description=f"registered as asset_id {new_id}")],
-                asset=self._summary(RegistryEntry(asset_id=new_id, asset_uuid=decl.asset_uuid,
-                                                  included_in_build=include, root=root), loaded))
+                f"{len(names)} artifact(s)",
+                affected_assets=[ref],
+                diagnostics=list(loaded.diagnostics),
+                applied_actions=[
+                    Action(
+                        kind="create_root",
+                        path=f"assets/{root}",
+                        description=f"copied {len(names)} file(s) and wrote {ASSET_FILE}",
+                    ),
+                    Action(
+                        kind="register",
+                        path=f"assets/{root}",
+                        description=f"registered as asset_id {new_id}",
+                    ),
+                ],
+                asset=self._summary(
+                    RegistryEntry(
+                        asset_id=new_id,
+                        asset_uuid=decl.asset_uuid,
+                        included_in_build=include,
+                        root=root,
+                    ),
+                    loaded,
+                ),
+            )
 
         return self._mutation("create_asset", em, body)
 
@@ -304,39 +411,63 @@ class PackerService:
             try:
                 data = decl_path.read_bytes()
             except OSError:
-                raise OperationError([error("declaration.missing",
-                                            f"assets/{root}/{ASSET_FILE} does not exist",
-                                            "create the asset with `prometeu-packer new`")]
-                                     ) from None
+                raise OperationError(
+                    [
+                        error(
+                            "declaration.missing",
+                            f"assets/{root}/{ASSET_FILE} does not exist",
+                            "create the asset with `prometeu-packer new`",
+                        )
+                    ]
+                ) from None
             decl, diags = parse_declaration(data, f"{root}/{ASSET_FILE}")
             if decl is None:
                 raise OperationError(diags)
             if registry.by_root(root) is not None:
-                raise OperationError([error("asset.already_registered",
-                                            f"{root!r} is already registered as asset "
-                                            f"{registry.by_root(root).asset_id}",  # type: ignore[union-attr]
-                                            "nothing to do")])
+                raise OperationError(
+                    [
+                        error(
+                            "asset.already_registered",
+                            f"{root!r} is already registered as asset "
+                            f"{registry.by_root(root).asset_id}",  # type: ignore[union-attr]
+                            "nothing to do",
+                        )
+                    ]
+                )
             other = registry.by_uuid(decl.asset_uuid)
             if other is not None:
-                raise OperationError([error(
-                    "registry.duplicate_uuid",
-                    f"asset_uuid {decl.asset_uuid} already belongs to asset {other.asset_id} "
-                    f"at {other.root!r}",
-                    "if this is a copy, give it a new asset_uuid; if the asset moved, use "
-                    "`prometeu-packer relocate`")])
+                raise OperationError(
+                    [
+                        error(
+                            "registry.duplicate_uuid",
+                            f"asset_uuid {decl.asset_uuid} already belongs to asset {other.asset_id} "
+                            f"at {other.root!r}",
+                            "if this is a copy, give it a new asset_uuid; if the asset moved, use "
+                            "`prometeu-packer relocate`",
+                        )
+                    ]
+                )
             registry, new_id = registry.allocate(decl.asset_uuid, root, include)
             save_registry(self.project.registry_path, registry)
             loaded = load_asset(self.project.assets_dir, root)
             entry = registry.by_id(new_id)
             assert entry is not None
             return MutationResult(
-                operation="register_asset", operation_id=em.operation_id,
-                status=Status.SUCCESS, summary=f"registered {root!r} as asset {new_id}",
+                operation="register_asset",
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
+                summary=f"registered {root!r} as asset {new_id}",
                 affected_assets=[AssetRef(asset_id=new_id, root=root)],
                 diagnostics=list(loaded.diagnostics),
-                applied_actions=[Action(kind="register", path=f"assets/{root}",
-                                        description=f"registered as asset_id {new_id}")],
-                asset=self._summary(entry, loaded))
+                applied_actions=[
+                    Action(
+                        kind="register",
+                        path=f"assets/{root}",
+                        description=f"registered as asset_id {new_id}",
+                    )
+                ],
+                asset=self._summary(entry, loaded),
+            )
 
         return self._mutation("register_asset", em, body)
 
@@ -357,27 +488,40 @@ class PackerService:
             entry = self._resolve(registry, ref)
             applied: list[Action] = []
             if entry.included_in_build != included:
-                registry = registry.with_entry(entry.model_copy(
-                    update={"included_in_build": included}))
+                registry = registry.with_entry(
+                    entry.model_copy(update={"included_in_build": included})
+                )
                 save_registry(self.project.registry_path, registry)
-                applied.append(Action(kind="set_included", path=f"assets/{entry.root}",
-                                      description=("included in" if included else
-                                                   "excluded from") + " the build"))
+                applied.append(
+                    Action(
+                        kind="set_included",
+                        path=f"assets/{entry.root}",
+                        description=("included in" if included else "excluded from") + " the build",
+                    )
+                )
             word = "included in" if included else "excluded from"
-            summary = (f"asset {entry.asset_id} ({entry.root}) {word} the build" if applied
-                       else f"asset {entry.asset_id} was already {word} the build")
+            summary = (
+                f"asset {entry.asset_id} ({entry.root}) {word} the build"
+                if applied
+                else f"asset {entry.asset_id} was already {word} the build"
+            )
             new_entry = registry.by_id(entry.asset_id)
             assert new_entry is not None
             return MutationResult(
-                operation=op, operation_id=em.operation_id, status=Status.SUCCESS,
-                summary=summary, applied_actions=applied,
+                operation=op,
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
+                summary=summary,
+                applied_actions=applied,
                 affected_assets=[AssetRef(asset_id=entry.asset_id, root=entry.root)],
-                asset=self._summary(new_entry, load_asset(self.project.assets_dir, entry.root)))
+                asset=self._summary(new_entry, load_asset(self.project.assets_dir, entry.root)),
+            )
 
         return self._mutation(op, em, body)
 
-    def relocate_asset(self, ref: str | int, new_root: str, *, apply: bool = False
-                       ) -> MutationResult:
+    def relocate_asset(
+        self, ref: str | int, new_root: str, *, apply: bool = False
+    ) -> MutationResult:
         """Move a root and keep both ids. Without `apply`, only a preview."""
         em = self.emitter()
         new_root = normalize_root(new_root)
@@ -392,89 +536,156 @@ class PackerService:
             src = self.project.root_dir(entry.root)
             dst = self.project.root_dir(new_root)
             if not src.is_dir():
-                problems.append(error("asset.root_missing", f"assets/{entry.root} does not "
-                                      "exist, so there is nothing to move", ""))
+                problems.append(
+                    error(
+                        "asset.root_missing",
+                        f"assets/{entry.root} does not exist, so there is nothing to move",
+                        "",
+                    )
+                )
             if bad is None and (dst.exists() or registry.by_root(new_root)):
-                problems.append(error("asset.root_exists", f"assets/{new_root} already exists",
-                                      "choose a free destination"))
-            if bad is None and (new_root.startswith(".prometeu") or
-                                new_root.startswith(entry.root + "/")):
-                problems.append(error("path.reserved", f"cannot move into {new_root!r}",
-                                      "choose a destination outside the asset and .prometeu"))
+                problems.append(
+                    error(
+                        "asset.root_exists",
+                        f"assets/{new_root} already exists",
+                        "choose a free destination",
+                    )
+                )
+            if bad is None and (
+                new_root.startswith(".prometeu") or new_root.startswith(entry.root + "/")
+            ):
+                problems.append(
+                    error(
+                        "path.reserved",
+                        f"cannot move into {new_root!r}",
+                        "choose a destination outside the asset and .prometeu",
+                    )
+                )
             for other in registry.assets:
                 if other.asset_id != entry.asset_id and (
-                        new_root.startswith(other.root + "/")
-                        or other.root.startswith(new_root + "/")):
-                    problems.append(error("asset.root_nested",
-                                          f"{new_root!r} would nest with asset "
-                                          f"{other.asset_id} at {other.root!r}",
-                                          "asset roots cannot contain one another"))
+                    new_root.startswith(other.root + "/") or other.root.startswith(new_root + "/")
+                ):
+                    problems.append(
+                        error(
+                            "asset.root_nested",
+                            f"{new_root!r} would nest with asset "
+                            f"{other.asset_id} at {other.root!r}",
+                            "asset roots cannot contain one another",
+                        )
+                    )
             if problems:
                 raise OperationError(problems)
-            actions = [Action(kind="move_root", path=f"assets/{entry.root}",
-                              target=f"assets/{new_root}",
-                              description=f"move the folder to assets/{new_root}"),
-                       Action(kind="update_registry", path="assets/.prometeu/index.json",
-                              description=f"asset {entry.asset_id} root → {new_root}")]
+            actions = [
+                Action(
+                    kind="move_root",
+                    path=f"assets/{entry.root}",
+                    target=f"assets/{new_root}",
+                    description=f"move the folder to assets/{new_root}",
+                ),
+                Action(
+                    kind="update_registry",
+                    path="assets/.prometeu/index.json",
+                    description=f"asset {entry.asset_id} root → {new_root}",
+                ),
+            ]
             refs = [AssetRef(asset_id=entry.asset_id, root=new_root)]
             if not apply:
                 return MutationResult(
-                    operation="relocate_asset", operation_id=em.operation_id,
-                    status=Status.PREVIEW, proposed_actions=actions, affected_assets=refs,
+                    operation="relocate_asset",
+                    operation_id=em.operation_id,
+                    status=Status.PREVIEW,
+                    proposed_actions=actions,
+                    affected_assets=refs,
                     summary=f"would move asset {entry.asset_id} from {entry.root!r} to "
-                            f"{new_root!r} (ids kept); pass --yes to apply")
+                    f"{new_root!r} (ids kept); pass --yes to apply",
+                )
             journal.begin(self.project, entry.asset_id, entry.root, new_root)
             journal.copy_root(src, dst)
-            save_registry(self.project.registry_path,
-                          registry.with_entry(entry.model_copy(update={"root": new_root})))
+            save_registry(
+                self.project.registry_path,
+                registry.with_entry(entry.model_copy(update={"root": new_root})),
+            )
             journal.remove_root(src, self.project.assets_dir)
             journal.end(self.project)
             new_entry = entry.model_copy(update={"root": new_root})
             return MutationResult(
-                operation="relocate_asset", operation_id=em.operation_id,
-                status=Status.SUCCESS, applied_actions=actions, affected_assets=refs,
+                operation="relocate_asset",
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
+                applied_actions=actions,
+                affected_assets=refs,
                 summary=f"moved asset {entry.asset_id} to {new_root!r}; asset_id and "
-                        "asset_uuid unchanged",
-                asset=self._summary(new_entry, load_asset(self.project.assets_dir, new_root)))
+                "asset_uuid unchanged",
+                asset=self._summary(new_entry, load_asset(self.project.assets_dir, new_root)),
+            )
 
         return self._mutation("relocate_asset", em, body)
 
-    def remove_asset(self, ref: str | int, *, delete_files: bool = False,
-                     apply: bool = True) -> MutationResult:
+    def remove_asset(
+        self, ref: str | int, *, delete_files: bool = False, apply: bool = True
+    ) -> MutationResult:
         """Drop the registry entry (its id is never reused). Deleting files needs consent."""
         em = self.emitter()
 
         def body() -> MutationResult:
             registry = self._registry_for_write()
             entry = self._resolve(registry, ref)
-            actions = [Action(kind="unregister", path="assets/.prometeu/index.json",
-                              description=f"remove asset {entry.asset_id} from the registry "
-                                          "(its id is retired, never reused)")]
+            actions = [
+                Action(
+                    kind="unregister",
+                    path="assets/.prometeu/index.json",
+                    description=f"remove asset {entry.asset_id} from the registry "
+                    "(its id is retired, never reused)",
+                )
+            ]
             if delete_files:
-                actions.append(Action(kind="delete_root", path=f"assets/{entry.root}",
-                                      description="delete the asset folder and its files"))
+                actions.append(
+                    Action(
+                        kind="delete_root",
+                        path=f"assets/{entry.root}",
+                        description="delete the asset folder and its files",
+                    )
+                )
             refs = [AssetRef(asset_id=entry.asset_id, root=entry.root)]
             bad_root = relative_path_problem(entry.root, "registry root")
             if delete_files and bad_root is not None:
-                raise OperationError([bad_root.model_copy(update={
-                    "hint": "the packer never deletes outside assets/; remove the entry "
-                            "without --delete-files"})])
+                raise OperationError(
+                    [
+                        bad_root.model_copy(
+                            update={
+                                "hint": "the packer never deletes outside assets/; remove the entry "
+                                "without --delete-files"
+                            }
+                        )
+                    ]
+                )
             if not apply:
                 return MutationResult(
-                    operation="remove_asset", operation_id=em.operation_id,
-                    status=Status.PREVIEW, proposed_actions=actions, affected_assets=refs,
+                    operation="remove_asset",
+                    operation_id=em.operation_id,
+                    status=Status.PREVIEW,
+                    proposed_actions=actions,
+                    affected_assets=refs,
                     summary=f"would remove asset {entry.asset_id} ({entry.root})"
-                            + (" and delete its files" if delete_files else "")
-                            + "; pass --yes to apply")
+                    + (" and delete its files" if delete_files else "")
+                    + "; pass --yes to apply",
+                )
             save_registry(self.project.registry_path, registry.without(entry.asset_id))
             if delete_files:
                 journal.remove_root(self.project.root_dir(entry.root), self.project.assets_dir)
             return MutationResult(
-                operation="remove_asset", operation_id=em.operation_id, status=Status.SUCCESS,
-                applied_actions=actions, affected_assets=refs,
+                operation="remove_asset",
+                operation_id=em.operation_id,
+                status=Status.SUCCESS,
+                applied_actions=actions,
+                affected_assets=refs,
                 summary=f"removed asset {entry.asset_id} ({entry.root}) from the registry"
-                        + ("; its files were deleted" if delete_files else
-                           "; its files stay on disk (unregistered)"))
+                + (
+                    "; its files were deleted"
+                    if delete_files
+                    else "; its files stay on disk (unregistered)"
+                ),
+            )
 
         return self._mutation("remove_asset", em, body)
 
@@ -485,11 +696,14 @@ class PackerService:
         return AssetSummary(
             asset_id=entry.asset_id if entry else None,
             asset_uuid=entry.asset_uuid if entry else (decl.asset_uuid if decl else None),
-            root=loaded.root, name=decl.name if decl else None,
-            family=decl.type if decl else None, registered=entry is not None,
+            root=loaded.root,
+            name=decl.name if decl else None,
+            family=decl.type if decl else None,
+            registered=entry is not None,
             included_in_build=bool(entry and entry.included_in_build),
             artifact_count=len(decl.artifacts) if decl else 0,
-            blocking=any_blocking(loaded.diagnostics))
+            blocking=any_blocking(loaded.diagnostics),
+        )
 
     def list_assets(self) -> ListAssetsResult:
         """Registered and unregistered roots, with build status."""
@@ -498,17 +712,25 @@ class PackerService:
         rows = [self._summary(a.entry, a.loaded) for a in snap.registered]
         rows += [self._summary(None, u) for u in snap.unregistered or ()]
         for u in snap.unregistered or ():
-            em.emit(EventKind.ASSET_DISCOVERED, f"unregistered asset root {u.root}",
-                    assets=[AssetRef(root=u.root)])
+            em.emit(
+                EventKind.ASSET_DISCOVERED,
+                f"unregistered asset root {u.root}",
+                assets=[AssetRef(root=u.root)],
+            )
         n_reg = len(snap.registered)
         n_in = len(snap.build_set())
         status = Status.SUCCESS if snap.registry is not None else Status.FAILED
         return ListAssetsResult(
-            runtime_state=self.runtime.state, operation="list_assets", operation_id=em.operation_id, status=status,
+            runtime_state=self.runtime.state,
+            operation="list_assets",
+            operation_id=em.operation_id,
+            status=status,
             summary=f"{n_reg} registered ({n_in} in the build), "
-                    f"{len(snap.unregistered or ())} unregistered",
+            f"{len(snap.unregistered or ())} unregistered",
             diagnostics=list(snap.registry_diagnostics),
-            blockers=[d for d in snap.registry_diagnostics if d.blocking], assets=rows)
+            blockers=[d for d in snap.registry_diagnostics if d.blocking],
+            assets=rows,
+        )
 
     def get_asset_details(self, ref: str | int) -> AssetDetailsResult:
         em = self.emitter()
@@ -521,35 +743,50 @@ class PackerService:
         elif isinstance(key, str) and (self.project.root_dir(key) / ASSET_FILE).exists():
             loaded = load_asset(self.project.assets_dir, key)
         else:
-            diag = error("asset.not_found", f"no asset is addressed by {ref!r}",
-                         "use `prometeu-packer list` to see ids and roots")
+            diag = error(
+                "asset.not_found",
+                f"no asset is addressed by {ref!r}",
+                "use `prometeu-packer list` to see ids and roots",
+            )
             return AssetDetailsResult(
-            runtime_state=self.runtime.state, operation="get_asset_details",
-                                      operation_id=em.operation_id, status=Status.FAILED,
-                                      summary=diag.message, diagnostics=[diag],
-                                      blockers=[diag])
+                runtime_state=self.runtime.state,
+                operation="get_asset_details",
+                operation_id=em.operation_id,
+                status=Status.FAILED,
+                summary=diag.message,
+                diagnostics=[diag],
+                blockers=[diag],
+            )
         decl = loaded.declaration
         sizes = {f.rel: f.size for f in loaded.inputs}
         inputs: list[InputInfo] = []
         if decl is not None:
             for rel in decl.input_files():
                 roles = [r for r, paths in decl.inputs.items() if rel in paths]
-                inputs.append(InputInfo(file=rel, roles=roles, size=sizes.get(rel),
-                                        exists=rel in sizes))
+                inputs.append(
+                    InputInfo(file=rel, roles=roles, size=sizes.get(rel), exists=rel in sizes)
+                )
         base = self._summary(entry, loaded)
         details = AssetDetails(
-            **base.model_dump(), declaration=decl.to_json_dict() if decl else None,
-            inputs=inputs, output=decl.output.model_dump(mode="json") if decl else None,
+            **base.model_dump(),
+            declaration=decl.to_json_dict() if decl else None,
+            inputs=inputs,
+            output=decl.output.model_dump(mode="json") if decl else None,
             preload=decl.preload.model_dump(mode="json", exclude_none=True) if decl else None,
-            last_modified=loaded.last_modified_ms)
+            last_modified=loaded.last_modified_ms,
+        )
         return AssetDetailsResult(
-            runtime_state=self.runtime.state, operation="get_asset_details", operation_id=em.operation_id,
-            status=Status.SUCCESS, summary=f"{loaded.root}: {base.family or 'unreadable'}, "
+            runtime_state=self.runtime.state,
+            operation="get_asset_details",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS,
+            summary=f"{loaded.root}: {base.family or 'unreadable'}, "
             f"{base.artifact_count} artifact(s)" + (", blocked" if base.blocking else ""),
             affected_assets=[AssetRef(asset_id=base.asset_id, root=loaded.root)],
             diagnostics=list(loaded.diagnostics),
-            blockers=[d for d in loaded.diagnostics if d.blocking], asset=details)
-
+            blockers=[d for d in loaded.diagnostics if d.blocking],
+            asset=details,
+        )
 
     # -- build --------------------------------------------------------------------------
 
@@ -586,21 +823,37 @@ class PackerService:
         for asset_id, diags in sorted(gate.by_asset.items()):
             asset = by_id.get(asset_id)
             decl = asset.loaded.declaration if asset else None
-            rows.append(ValidationEntry(
-                asset_id=asset_id or None, name=decl.name if decl else None,
-                root=asset.entry.root if asset else "assets/.prometeu/index.json",
-                last_modified=asset.loaded.last_modified_ms if asset else 0,
-                diagnostics=diags))
+            rows.append(
+                ValidationEntry(
+                    asset_id=asset_id or None,
+                    name=decl.name if decl else None,
+                    root=asset.entry.root if asset else "assets/.prometeu/index.json",
+                    last_modified=asset.loaded.last_modified_ms if asset else 0,
+                    diagnostics=diags,
+                )
+            )
         green = not rows
         n = len(snap.build_set())
-        em.emit(EventKind.DIAGNOSTICS_UPDATED, f"validated {n} asset(s)",
-                data={"blocked_assets": len(rows)})
+        em.emit(
+            EventKind.DIAGNOSTICS_UPDATED,
+            f"validated {n} asset(s)",
+            data={"blocked_assets": len(rows)},
+        )
         return ValidatePackResult(
-            runtime_state=self.runtime.state, operation="validate_pack", operation_id=em.operation_id,
-            status=Status.SUCCESS if green else Status.BLOCKED, green=green, assets=rows,
-            summary=(f"all {n} build-set asset(s) can be packed" if green else
-                     f"{len(rows)} of {n} build-set asset(s) block the pack"),
-            diagnostics=gate.all(), blockers=gate.all())
+            runtime_state=self.runtime.state,
+            operation="validate_pack",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS if green else Status.BLOCKED,
+            green=green,
+            assets=rows,
+            summary=(
+                f"all {n} build-set asset(s) can be packed"
+                if green
+                else f"{len(rows)} of {n} build-set asset(s) block the pack"
+            ),
+            diagnostics=gate.all(),
+            blockers=gate.all(),
+        )
 
     def pack_summary(self) -> PackSummaryResult:
         """The build set at a glance, from the snapshot only (no PNG/WAV decoding)."""
@@ -610,30 +863,42 @@ class PackerService:
         for asset in snap.build_set():
             decl = asset.loaded.declaration
             family = get_family(decl.type) if decl else None
-            rows.append(SummaryEntry(
-                asset_id=asset.entry.asset_id, name=decl.name if decl else asset.entry.root,
-                family=decl.type if decl else "unknown",
-                min_artifact_count=family.min_artifacts if family else 0,
-                max_artifact_count=family.max_artifacts(decl) if family else 0,
-                last_modified=asset.loaded.last_modified_ms))
+            rows.append(
+                SummaryEntry(
+                    asset_id=asset.entry.asset_id,
+                    name=decl.name if decl else asset.entry.root,
+                    family=decl.type if decl else "unknown",
+                    min_artifact_count=family.min_artifacts if family else 0,
+                    max_artifact_count=family.max_artifacts(decl) if family else 0,
+                    last_modified=asset.loaded.last_modified_ms,
+                )
+            )
         registry_blocked = any_blocking(snap.registry_diagnostics)
         return PackSummaryResult(
-            runtime_state=self.runtime.state, operation="pack_summary",
+            runtime_state=self.runtime.state,
+            operation="pack_summary",
             operation_id=em.operation_id,
             status=Status.BLOCKED if registry_blocked else Status.SUCCESS,
-            summary=f"{len(rows)} asset(s) in the build set", total=len(rows), assets=rows,
+            summary=f"{len(rows)} asset(s) in the build set",
+            total=len(rows),
+            assets=rows,
             diagnostics=list(snap.registry_diagnostics),
-            blockers=[d for d in snap.registry_diagnostics if d.blocking])
-
+            blockers=[d for d in snap.registry_diagnostics if d.blocking],
+        )
 
     # -- cache ----------------------------------------------------------------------------
 
     def _cache_result(self, operation: str, summary: str, **kw: Any) -> CacheResult:
         cfg = self.cache_config
-        return CacheResult(operation=operation, operation_id=self.emitter().operation_id,
-                           status=Status.SUCCESS, summary=summary,
-                           directory=str(cfg.directory) if cfg.directory else None,
-                           source=cfg.source, **kw)
+        return CacheResult(
+            operation=operation,
+            operation_id=self.emitter().operation_id,
+            status=Status.SUCCESS,
+            summary=summary,
+            directory=str(cfg.directory) if cfg.directory else None,
+            source=cfg.source,
+            **kw,
+        )
 
     def _cache_store(self) -> CacheStore | None:
         d = self.cache_config.directory
@@ -646,9 +911,13 @@ class PackerService:
         with store:
             st = store.stats()
         return self._cache_result(
-            "cache_stats", f"{st.entries} entr(ies), {st.volume_bytes} bytes of "
-            f"{st.size_limit} in {st.directory}", entries=st.entries,
-            volume_bytes=st.volume_bytes, size_limit=st.size_limit, recovered=st.recovered)
+            "cache_stats",
+            f"{st.entries} entr(ies), {st.volume_bytes} bytes of {st.size_limit} in {st.directory}",
+            entries=st.entries,
+            volume_bytes=st.volume_bytes,
+            size_limit=st.size_limit,
+            recovered=st.recovered,
+        )
 
     def cache_verify(self) -> CacheResult:
         """Re-check every entry; corrupt ones are evicted and reported."""
@@ -659,13 +928,19 @@ class PackerService:
             rep = store.verify()
             st = store.stats()
         return self._cache_result(
-            "cache_verify", f"checked {rep.checked} entr(ies): {rep.valid} valid, "
-            f"{rep.evicted} corrupt and evicted", checked=rep.checked, evicted=rep.evicted,
-            evicted_keys=rep.evicted_keys, entries=st.entries, volume_bytes=st.volume_bytes,
-            size_limit=st.size_limit, recovered=rep.recovered)
+            "cache_verify",
+            f"checked {rep.checked} entr(ies): {rep.valid} valid, "
+            f"{rep.evicted} corrupt and evicted",
+            checked=rep.checked,
+            evicted=rep.evicted,
+            evicted_keys=rep.evicted_keys,
+            entries=st.entries,
+            volume_bytes=st.volume_bytes,
+            size_limit=st.size_limit,
+            recovered=rep.recovered,
+        )
 
-    def cache_prune(self, max_size: int | None, older_than_seconds: int | None
-                    ) -> CacheResult:
+    def cache_prune(self, max_size: int | None, older_than_seconds: int | None) -> CacheResult:
         store = self._cache_store()
         if store is None:
             return self._cache_result("cache_prune", "caching is disabled")
@@ -673,9 +948,13 @@ class PackerService:
             rep = store.prune(max_size=max_size, older_than_seconds=older_than_seconds)
             st = store.stats()
         return self._cache_result(
-            "cache_prune", f"evicted {rep.evicted} entr(ies): {rep.volume_before} → "
-            f"{rep.volume_after} bytes", evicted=rep.evicted, entries=st.entries,
-            volume_bytes=st.volume_bytes, size_limit=st.size_limit)
+            "cache_prune",
+            f"evicted {rep.evicted} entr(ies): {rep.volume_before} → {rep.volume_after} bytes",
+            evicted=rep.evicted,
+            entries=st.entries,
+            volume_bytes=st.volume_bytes,
+            size_limit=st.size_limit,
+        )
 
     def cache_clear(self) -> CacheResult:
         store = self._cache_store()
@@ -691,20 +970,32 @@ class PackerService:
         snap = self.snapshot()
         asset = snap.find(parse_ref(ref))
         if asset is None or asset.loaded.declaration is None or any_blocking(asset.diagnostics):
-            diags = list(asset.diagnostics) if asset else [error(
-                "asset.not_registered", f"no registered asset is addressed by {ref!r}",
-                "use `prometeu-packer list` to see ids and roots")]
+            diags = (
+                list(asset.diagnostics)
+                if asset
+                else [
+                    error(
+                        "asset.not_registered",
+                        f"no registered asset is addressed by {ref!r}",
+                        "use `prometeu-packer list` to see ids and roots",
+                    )
+                ]
+            )
             return ExplainResult(
-            runtime_state=self.runtime.state, operation="explain", operation_id=em.operation_id,
-                                 status=Status.BLOCKED, diagnostics=diags,
-                                 blockers=[d for d in diags if d.blocking],
-                                 summary=f"{ref}: cannot be keyed until its blocking "
-                                         "problems are fixed" if asset else diags[0].message)
+                runtime_state=self.runtime.state,
+                operation="explain",
+                operation_id=em.operation_id,
+                status=Status.BLOCKED,
+                diagnostics=diags,
+                blockers=[d for d in diags if d.blocking],
+                summary=f"{ref}: cannot be keyed until its blocking problems are fixed"
+                if asset
+                else diags[0].message,
+            )
         with BuildSession(self.project, self.cache_config, em) as session:
             key, material = session.materializer.cache_key_of(asset)
             cached = bool(session.cache and session.cache.get(key).hit)
-        prev_key, prev_material = previous_material(self.project.build_dir,
-                                                    asset.entry.asset_id)
+        prev_key, prev_material = previous_material(self.project.build_dir, asset.entry.asset_id)
         if prev_material is None:
             changes = ["no previous build of this asset is recorded in build/"]
         elif prev_key == key:
@@ -720,11 +1011,18 @@ class PackerService:
         else:
             summary = f"{root}: would re-materialize ({'; '.join(changes) or 'not in cache'})"
         return ExplainResult(
-            runtime_state=self.runtime.state, operation="explain", operation_id=em.operation_id, status=Status.SUCCESS,
-            summary=summary, affected_assets=[AssetRef(asset_id=asset.entry.asset_id,
-                                                       root=root)],
-            would_rebuild=would, cache_key=key, previous_cache_key=prev_key, cached=cached,
-            changes=changes)
+            runtime_state=self.runtime.state,
+            operation="explain",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS,
+            summary=summary,
+            affected_assets=[AssetRef(asset_id=asset.entry.asset_id, root=root)],
+            would_rebuild=would,
+            cache_key=key,
+            previous_cache_key=prev_key,
+            cached=cached,
+            changes=changes,
+        )
 
     # -- doctor and hygiene (implemented in packer_tasks/doctor/) ------------------------
 

@@ -23,18 +23,21 @@ _IGNORED_SUFFIXES = (".tmp", ".lock", ".sqlite", ".sqlite-wal", ".sqlite-shm", "
 def relevant(path: str) -> bool:
     """Changes that can affect the build: not the packer's own state or temp files."""
     name = Path(path).name
-    return not (name.startswith(".") and name.endswith(_IGNORED_SUFFIXES)) and not \
-        name.endswith(_IGNORED_SUFFIXES)
+    return not (name.startswith(".") and name.endswith(_IGNORED_SUFFIXES)) and not name.endswith(
+        _IGNORED_SUFFIXES
+    )
 
 
-def affected_assets(service: PackerService, paths: Iterable[str],
-                    snap: WorkspaceSnapshot | None = None) -> tuple[list[AssetRef], bool]:
+def affected_assets(
+    service: PackerService, paths: Iterable[str], snap: WorkspaceSnapshot | None = None
+) -> tuple[list[AssetRef], bool]:
     """Map changed paths to registered assets (longest root prefix) of `snap` (default: the
     service's current snapshot); True if the registry itself changed."""
     snap = snap or service.runtime._snapshot or service.snapshot()
     assets_dir = service.project.assets_dir.resolve()
-    roots = sorted(((a.entry.root, a.entry.asset_id) for a in snap.registered),
-                   key=lambda r: -len(r[0]))
+    roots = sorted(
+        ((a.entry.root, a.entry.asset_id) for a in snap.registered), key=lambda r: -len(r[0])
+    )
     refs: dict[str, AssetRef] = {}
     registry_changed = False
     for p in paths:
@@ -56,9 +59,14 @@ def affected_assets(service: PackerService, paths: Iterable[str],
     return list(refs.values()), registry_changed
 
 
-def watch(service: PackerService, *, on_result: Callable[[PackResult], None],
-          stop_event: threading.Event | None = None, debounce_ms: int = 300,
-          max_packs: int | None = None) -> int:
+def watch(
+    service: PackerService,
+    *,
+    on_result: Callable[[PackResult], None],
+    stop_event: threading.Event | None = None,
+    debounce_ms: int = 300,
+    max_packs: int | None = None,
+) -> int:
     """Pack once, then again after every relevant change; returns the number of packs."""
     from watchfiles import watch as watch_files
 
@@ -66,11 +74,16 @@ def watch(service: PackerService, *, on_result: Callable[[PackResult], None],
     packs = 0
     # The first pack waits for the watcher's first (empty) timeout yield, so the watcher is
     # already live while it runs: an edit saved during or right after that pack is seen.
-    for changes in watch_files(service.project.assets_dir, stop_event=stop_event,
-                               debounce=debounce_ms, step=50, rust_timeout=_IDLE_MS,
-                               yield_on_timeout=True,
-                               watch_filter=lambda _c, p: relevant(p),
-                               raise_interrupt=False):
+    for changes in watch_files(
+        service.project.assets_dir,
+        stop_event=stop_event,
+        debounce=debounce_ms,
+        step=50,
+        rust_timeout=_IDLE_MS,
+        yield_on_timeout=True,
+        watch_filter=lambda _c, p: relevant(p),
+        raise_interrupt=False,
+    ):
         if packs == 0:
             on_result(service.pack())
             packs = 1

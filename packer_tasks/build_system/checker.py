@@ -59,7 +59,11 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
 
     def get_state(self, dep: str, current_state: Any) -> list[Any] | None:
         st = os.stat(dep)
-        if (isinstance(current_state, list | tuple) and len(current_state) == 3
-                and current_state[0] == st.st_mtime_ns and current_state[1] == st.st_size):
+        if (
+            isinstance(current_state, list | tuple)
+            and len(current_state) == 3
+            and current_state[0] == st.st_mtime_ns
+            and current_state[1] == st.st_size
+        ):
             return None
         return [st.st_mtime_ns, st.st_size, _digest(dep, st, current_memo())]

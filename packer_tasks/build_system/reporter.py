@@ -42,13 +42,15 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
         lookup wins over assemble's view of the same asset."""
         outcomes: dict[int, str] = {}
         if self._assembled is not None:
-            outcomes.update({int(k): str(v)
-                             for k, v in dict(self._assembled["outcomes"]).items()})
+            outcomes.update({int(k): str(v) for k, v in dict(self._assembled["outcomes"]).items()})
         outcomes.update(self._looked_up)
         hits = sum(1 for o in outcomes.values() if o == "hit")
         misses = sum(1 for o in outcomes.values() if o == "miss")
-        return {"cache_hits": hits, "cache_misses": misses,
-                "up_to_date": max(total - hits - misses, 0)}
+        return {
+            "cache_hits": hits,
+            "cache_misses": misses,
+            "up_to_date": max(total - hits - misses, 0),
+        }
 
     def execute_task(self, task: Any) -> None:
         if not task.name.startswith("pack:") and task.actions:
@@ -80,15 +82,20 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
         if run is not None:
             total = len(run.snapshot.build_set())
             c = self._counts(total)
-            counts = (f"{c['cache_hits']} cache hit(s), {c['cache_misses']} miss(es), "
-                      f"{c['up_to_date']} up-to-date, {elapsed:.2f}s")
+            counts = (
+                f"{c['cache_hits']} cache hit(s), {c['cache_misses']} miss(es), "
+                f"{c['up_to_date']} up-to-date, {elapsed:.2f}s"
+            )
             if self._assembled is not None:
                 line = f"packed {self._assembled['packed_assets']} asset(s): {counts}"
             elif self.failures:
-                blocked = sum(1 for f in self.failures
-                              if f["task"].name.startswith(f"{GROUP}:asset-"))
-                line = (f"pack failed: {len(self.failures)} task(s) failed "
-                        f"({blocked} asset(s) blocked), {elapsed:.2f}s")
+                blocked = sum(
+                    1 for f in self.failures if f["task"].name.startswith(f"{GROUP}:asset-")
+                )
+                line = (
+                    f"pack failed: {len(self.failures)} task(s) failed "
+                    f"({blocked} asset(s) blocked), {elapsed:.2f}s"
+                )
                 run.finish(line, "blocked" if blocked else "failed", c)
             elif self._assemble_uptodate:
                 # assemble was up to date; asset tasks may still have run (e.g. after
@@ -97,8 +104,10 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
                 run.finish(line, "success", c)
             else:  # only some asset tasks were selected (`doit pack:asset-3`)
                 done = len(self._looked_up)
-                line = (f"materialized {done} asset(s) into the cache, build/ not assembled "
-                        f"(run `doit pack`): {counts}")
+                line = (
+                    f"materialized {done} asset(s) into the cache, build/ not assembled "
+                    f"(run `doit pack`): {counts}"
+                )
                 run.finish(line, "success", c)
             self.write(line + "\n")
             end_run()

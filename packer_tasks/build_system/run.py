@@ -54,34 +54,44 @@ class DoitRun:
     def announce(self) -> None:
         if not self.announced:
             self.announced = True
-            self.emitter.emit(EventKind.BUILD_STARTED,
-                              f"doit pack of {self.project.project_id} started")
+            self.emitter.emit(
+                EventKind.BUILD_STARTED, f"doit pack of {self.project.project_id} started"
+            )
 
     def finish(self, summary: str, status: str, counts: dict[str, int]) -> None:
         """Close the lifecycle a task opened when the pack itself did not publish
         build_finished (assemble up to date, or a task failed before it ran)."""
         if not self.announced or self.result is not None:
             return
-        self.emitter.emit(EventKind.BUILD_FINISHED, summary,
-                          data={"status": status, "packed_assets": 0, **counts})
+        self.emitter.emit(
+            EventKind.BUILD_FINISHED, summary, data={"status": status, "packed_assets": 0, **counts}
+        )
 
 
 _RUN: DoitRun | None = None
 
 
-def start_run(project_dir: str | os.PathLike[str] | None = None,
-              sink: EventSink | None = None) -> DoitRun:
+def start_run(
+    project_dir: str | os.PathLike[str] | None = None, sink: EventSink | None = None
+) -> DoitRun:
     """Create (once per process) the run context for the project at or above the folder."""
     global _RUN
     if _RUN is None:
-        project = (Project(Path(os.path.abspath(project_dir))) if project_dir is not None
-                   else find_project(Path.cwd()))
+        project = (
+            Project(Path(os.path.abspath(project_dir)))
+            if project_dir is not None
+            else find_project(Path.cwd())
+        )
         owns_sink = sink is None
         service = PackerService(project, sink=sink or _sink_from_env())
         emitter = service.emitter()
-        _RUN = DoitRun(service, service.snapshot(), emitter,
-                       BuildSession(project, service.cache_config, emitter),
-                       owns_sink=owns_sink)
+        _RUN = DoitRun(
+            service,
+            service.snapshot(),
+            emitter,
+            BuildSession(project, service.cache_config, emitter),
+            owns_sink=owns_sink,
+        )
     elif _RUN.in_worker:
         # A forked worker: open its own cache and digest memo (see `inherited`).
         _RUN.inherited.append(_RUN.session)
@@ -141,8 +151,7 @@ def _check_task_data(data: object) -> None:
     if values is not None and not isinstance(values, dict):
         raise ValueError("a task row's _values_: is not an object")
     deps = data.get("deps:")
-    if deps is not None and not (isinstance(deps, list)
-                                 and all(isinstance(d, str) for d in deps)):
+    if deps is not None and not (isinstance(deps, list) and all(isinstance(d, str) for d in deps)):
         raise ValueError("a task row's deps: is not a list of file names")
 
 
@@ -153,8 +162,7 @@ def heal_dep_file(path: str) -> str | None:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             db.execute("SELECT name FROM sqlite_master").fetchall()
-            tables = {r[0] for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables and "doit" not in tables:
                 raise sqlite3.DatabaseError("not a doit state file")
             if "doit" in tables:
@@ -166,6 +174,8 @@ def heal_dep_file(path: str) -> str | None:
         try:
             os.replace(path, aside)
         except OSError as move_exc:
-            return (f"doit state {path} is unreadable ({exc}) and could not be moved aside "
-                    f"({move_exc.strerror or move_exc}); delete it to rebuild")
+            return (
+                f"doit state {path} is unreadable ({exc}) and could not be moved aside "
+                f"({move_exc.strerror or move_exc}); delete it to rebuild"
+            )
         return f"doit state {path} was unreadable ({exc}); moved to {aside}, rebuilding"

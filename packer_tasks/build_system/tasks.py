@@ -65,8 +65,9 @@ def materialize_action(asset_id: int) -> dict[str, Any] | TaskFailed:
             run.session.memo.flush()  # a worker process never reaches end_run()
     if report.build is None:
         run.failed.add(asset_id)
-        return TaskFailed(_plain([d for d in report.diagnostics if d.blocking]
-                                 or report.diagnostics))
+        return TaskFailed(
+            _plain([d for d in report.diagnostics if d.blocking] or report.diagnostics)
+        )
     return {"cache_key": report.build.cache_key, "cache_hit": report.build.cache_hit}
 
 
@@ -80,15 +81,16 @@ def assemble_action() -> dict[str, Any] | TaskFailed:
     with run.service.lane():
         from ..pipeline.pack import run_pack
 
-        result = run.result = run_pack(run.project, run.session, run.emitter,
-                                       announce=False)
+        result = run.result = run_pack(run.project, run.session, run.emitter, announce=False)
     if run.is_worker:
         run.session.memo.flush()
     if result.status.value != "success":
         return TaskFailed(f"{result.summary}\n{_plain(result.diagnostics)}")
     # Task values travel back to the reporting process, also from `doit -n N` workers.
-    return {"packed_assets": result.packed_assets,
-            "outcomes": {str(k): v for k, v in sorted(m.outcomes.items())}}
+    return {
+        "packed_assets": result.packed_assets,
+        "outcomes": {str(k): v for k, v in sorted(m.outcomes.items())},
+    }
 
 
 def fail_action(message: str) -> TaskFailed:
@@ -101,8 +103,12 @@ def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[di
         run = start_run(project_dir)
     except ProjectNotFound as exc:
         # Listing and help still work; running says what is missing, without a traceback.
-        yield {"name": "assemble", "doc": "write build/assets.pa and its companions",
-               "actions": [(fail_action, [str(exc)])], "verbosity": 0}
+        yield {
+            "name": "assemble",
+            "doc": "write build/assets.pa and its companions",
+            "actions": [(fail_action, [str(exc)])],
+            "verbosity": 0,
+        }
         return
     snap = run.snapshot
     names: list[str] = []
@@ -113,10 +119,21 @@ def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[di
         all_deps.update(deps)
         name = f"asset-{asset.entry.asset_id}"
         names.append(f"{GROUP}:{name}")
-        yield {"name": name, "doc": f"materialize {asset.entry.root} into the cache",
-               "actions": [(materialize_action, [asset.entry.asset_id])],
-               "file_dep": deps, "uptodate": [version], "verbosity": 0}
-    yield {"name": "assemble", "doc": "write build/assets.pa and its companions",
-           "actions": [assemble_action], "file_dep": sorted(all_deps),
-           "targets": [_rel(run.project.build_dir / n) for n in OUTPUT_NAMES],
-           "task_dep": names, "uptodate": [version], "verbosity": 0}
+        yield {
+            "name": name,
+            "doc": f"materialize {asset.entry.root} into the cache",
+            "actions": [(materialize_action, [asset.entry.asset_id])],
+            "file_dep": deps,
+            "uptodate": [version],
+            "verbosity": 0,
+        }
+    yield {
+        "name": "assemble",
+        "doc": "write build/assets.pa and its companions",
+        "actions": [assemble_action],
+        "file_dep": sorted(all_deps),
+        "targets": [_rel(run.project.build_dir / n) for n in OUTPUT_NAMES],
+        "task_dep": names,
+        "uptodate": [version],
+        "verbosity": 0,
+    }

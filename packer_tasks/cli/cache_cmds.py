@@ -58,8 +58,13 @@ def prune(ctx: Ctx, max_size: str | None, older_than: str | None, as_json: bool)
     """Evict entries by total size and/or age."""
     if max_size is None and older_than is None:
         raise click.UsageError("give --max-size and/or --older-than")
-    emit(ctx.service().cache_prune(parse_size(max_size) if max_size else None,
-                                   parse_age(older_than) if older_than else None), as_json)
+    emit(
+        ctx.service().cache_prune(
+            parse_size(max_size) if max_size else None,
+            parse_age(older_than) if older_than else None,
+        ),
+        as_json,
+    )
 
 
 @cache.command()

@@ -52,8 +52,9 @@ def preload_for(assets: list[RegisteredAsset]) -> tuple[list[dict[str, int]], li
         family = get_family(decl.type) if decl else None
         if decl is None or family is None or not decl.preload.enabled:
             continue
-        requests.append(PreloadRequest(a.entry.asset_id, a.entry.root, family.bank_type,
-                                       decl.preload.slot))
+        requests.append(
+            PreloadRequest(a.entry.asset_id, a.entry.root, family.bank_type, decl.preload.slot)
+        )
     return assign_preload(requests)
 
 
@@ -61,15 +62,19 @@ def packable(asset: RegisteredAsset) -> bool:
     return asset.loaded.declaration is not None and not any_blocking(asset.diagnostics)
 
 
-def content_diagnostics(assets: list[RegisteredAsset], materializer: Materializer,
-                        em: OperationEmitter) -> list[Diagnostic]:
+def content_diagnostics(
+    assets: list[RegisteredAsset], materializer: Materializer, em: OperationEmitter
+) -> list[Diagnostic]:
     """Decode each packable asset (cache hits skip decoding) and return family findings,
     reporting progress per asset. Shared by `validate` and `doctor`."""
     out: list[Diagnostic] = []
     to_decode = [a for a in assets if packable(a)]
     for n, asset in enumerate(to_decode, 1):
-        em.emit(EventKind.PROGRESS_UPDATED, f"checking the contents of {asset.entry.root}",
-                progress=(n, len(to_decode)),
-                assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)])
+        em.emit(
+            EventKind.PROGRESS_UPDATED,
+            f"checking the contents of {asset.entry.root}",
+            progress=(n, len(to_decode)),
+            assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)],
+        )
         out += materializer.materialize(asset, want_payload=False).diagnostics
     return out

@@ -70,8 +70,13 @@ def key_material(decl: AssetDeclaration, digests: dict[str, str]) -> dict[str, A
 class Materializer:
     """Materializes assets for one run, sharing frozen inputs, cache and event stamps."""
 
-    def __init__(self, project: Project, frozen: FrozenInputs, cache: CacheStore | None,
-                 emitter: OperationEmitter) -> None:
+    def __init__(
+        self,
+        project: Project,
+        frozen: FrozenInputs,
+        cache: CacheStore | None,
+        emitter: OperationEmitter,
+    ) -> None:
         self.project = project
         self.frozen = frozen
         self.cache = cache
@@ -108,8 +113,12 @@ class Materializer:
         assert decl is not None
         root_dir = self.project.root_dir(asset.entry.root)
         files = sorted({a.file for a in decl.artifacts})
-        return {f: self.frozen.digest(root_dir.joinpath(*f.split("/")),
-                                      self._label(asset.entry.root, f)) for f in files}
+        return {
+            f: self.frozen.digest(
+                root_dir.joinpath(*f.split("/")), self._label(asset.entry.root, f)
+            )
+            for f in files
+        }
 
     def cache_key_of(self, asset: RegisteredAsset) -> tuple[str, dict[str, Any]]:
         decl = asset.loaded.declaration
@@ -117,8 +126,9 @@ class Materializer:
         material = key_material(decl, self.digests(asset))
         return cache_key(material), material
 
-    def materialize(self, asset: RegisteredAsset, *, want_payload: bool = True
-                    ) -> MaterializeReport:
+    def materialize(
+        self, asset: RegisteredAsset, *, want_payload: bool = True
+    ) -> MaterializeReport:
         """Hit the cache or run the family. Never raises for bad input bytes."""
         entry, decl = asset.entry, asset.loaded.declaration
         assert decl is not None and not any_blocking(asset.loaded.diagnostics)
@@ -131,24 +141,45 @@ class Materializer:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
         if self.cache is not None:
             look = self.cache.get(key)
-            if (look.hit and look.payload is not None and look.meta is not None
-                    and _meta_fits(look.meta, material)):
+            if (
+                look.hit
+                and look.payload is not None
+                and look.meta is not None
+                and _meta_fits(look.meta, material)
+            ):
                 if self._record(entry.asset_id, "hit"):
-                    self.em.emit(EventKind.CACHE_HIT, f"cache hit for {entry.root}",
-                                 assets=[ref], data={"cache_key": key})
+                    self.em.emit(
+                        EventKind.CACHE_HIT,
+                        f"cache hit for {entry.root}",
+                        assets=[ref],
+                        data={"cache_key": key},
+                    )
                 return MaterializeReport(
-                    self._build(asset, decl, family.bank_type, key, material, look.meta,
-                                look.payload, hit=True),
-                    look.payload if want_payload else None)
-            reason = look.reason or ("record does not match its key" if look.hit
-                                     else "not in cache")
+                    self._build(
+                        asset,
+                        decl,
+                        family.bank_type,
+                        key,
+                        material,
+                        look.meta,
+                        look.payload,
+                        hit=True,
+                    ),
+                    look.payload if want_payload else None,
+                )
+            reason = look.reason or (
+                "record does not match its key" if look.hit else "not in cache"
+            )
         else:
             reason = "cache disabled"
         data_evicted = self.cache is not None and look.evicted_corrupt
         if self._record(entry.asset_id, "miss"):
-            self.em.emit(EventKind.CACHE_MISS, f"cache miss for {entry.root} ({reason})",
-                         assets=[ref], data={"cache_key": key, "reason": reason,
-                                             "evicted_corrupt": data_evicted})
+            self.em.emit(
+                EventKind.CACHE_MISS,
+                f"cache miss for {entry.root} ({reason})",
+                assets=[ref],
+                data={"cache_key": key, "reason": reason, "evicted_corrupt": data_evicted},
+            )
         root_dir = self.project.root_dir(entry.root)
         files: dict[str, bytes] = {}
         labels: list[str] = []
@@ -167,39 +198,70 @@ class Materializer:
         if outcome.materialized is None or any_blocking(diags):
             return MaterializeReport(None, None, diags)
         m = outcome.materialized
-        meta = {"decoded_size": m.decoded_size, "metadata": m.metadata,
-                "family": family.type_name, "format": family.format,
-                "key_material": material}
+        meta = {
+            "decoded_size": m.decoded_size,
+            "metadata": m.metadata,
+            "family": family.type_name,
+            "format": family.format,
+            "key_material": material,
+        }
         if self.cache is not None:
             self.cache.put(key, m.payload, meta)
         return MaterializeReport(
-            self._build(asset, decl, family.bank_type, key, material, meta, m.payload,
-                        hit=False), m.payload if want_payload else None, diags)
+            self._build(asset, decl, family.bank_type, key, material, meta, m.payload, hit=False),
+            m.payload if want_payload else None,
+            diags,
+        )
 
-    def _build(self, asset: RegisteredAsset, decl: AssetDeclaration, bank_type: str, key: str,
-               material: dict[str, Any], meta: dict[str, Any], payload: bytes, *, hit: bool
-               ) -> AssetBuild:
+    def _build(
+        self,
+        asset: RegisteredAsset,
+        decl: AssetDeclaration,
+        bank_type: str,
+        key: str,
+        material: dict[str, Any],
+        meta: dict[str, Any],
+        payload: bytes,
+        *,
+        hit: bool,
+    ) -> AssetBuild:
         entry = asset.entry
         return AssetBuild(
-            asset_id=entry.asset_id, root=entry.root, name=decl.name,
-            asset_uuid=decl.asset_uuid, family=decl.type, format=decl.output.format,
-            bank_type=bank_type, codec=decl.output.codec,
-            decoded_size=int(meta["decoded_size"]), metadata=dict(meta["metadata"]),
-            payload_size=len(payload), payload_blake3=blake3_hex(payload), cache_key=key,
+            asset_id=entry.asset_id,
+            root=entry.root,
+            name=decl.name,
+            asset_uuid=decl.asset_uuid,
+            family=decl.type,
+            format=decl.output.format,
+            bank_type=bank_type,
+            codec=decl.output.codec,
+            decoded_size=int(meta["decoded_size"]),
+            metadata=dict(meta["metadata"]),
+            payload_size=len(payload),
+            payload_blake3=blake3_hex(payload),
+            cache_key=key,
             key_material=material,
             inputs=[{"file": a["file"], "blake3": a["blake3"]} for a in material["artifacts"]],
-            pipeline=decl.output.pipeline, cache_hit=hit,
-            preload_enabled=decl.preload.enabled, preload_slot=decl.preload.slot)
+            pipeline=decl.output.pipeline,
+            cache_hit=hit,
+            preload_enabled=decl.preload.enabled,
+            preload_slot=decl.preload.slot,
+        )
 
     def _io_error(self, asset: RegisteredAsset, exc: OSError) -> Diagnostic:
-        return error("input.unreadable", f"cannot read an input of {asset.entry.root}: "
-                     f"{exc.strerror or exc}", "check the file exists and is readable",
-                     path=str(exc.filename or "")).located(asset.entry.asset_id,
-                                                           asset.entry.root)
+        return error(
+            "input.unreadable",
+            f"cannot read an input of {asset.entry.root}: {exc.strerror or exc}",
+            "check the file exists and is readable",
+            path=str(exc.filename or ""),
+        ).located(asset.entry.asset_id, asset.entry.root)
 
 
 def _meta_fits(meta: dict[str, Any] | None, material: dict[str, Any]) -> bool:
     """A restored cache is untrusted: a hit must carry a well-formed record for this key."""
-    return (isinstance(meta, dict) and isinstance(meta.get("decoded_size"), int)
-            and isinstance(meta.get("metadata"), dict)
-            and meta.get("key_material") == material)
+    return (
+        isinstance(meta, dict)
+        and isinstance(meta.get("decoded_size"), int)
+        and isinstance(meta.get("metadata"), dict)
+        and meta.get("key_material") == material
+    )

@@ -52,11 +52,15 @@ class MaterializedSet:
             yield data
 
 
-def materialize_all(snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter,
-                    *, keep_payloads: bool) -> MaterializedSet:
+def materialize_all(
+    snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter, *, keep_payloads: bool
+) -> MaterializedSet:
     """Materialize the build set in asset_id order, reporting progress per asset."""
-    out = MaterializedSet(spool=tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
-                          if keep_payloads else None)
+    out = MaterializedSet(
+        spool=tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
+        if keep_payloads
+        else None
+    )
     assets = snap.build_set()
     for i, asset in enumerate(assets, 1):
         report = session.materializer.materialize(asset, want_payload=keep_payloads)
@@ -67,40 +71,70 @@ def materialize_all(snap: WorkspaceSnapshot, session: BuildSession, em: Operatio
                 start = out.spool.seek(0, 2)
                 out.spool.write(report.payload)
                 out.spans[report.build.asset_id] = (start, len(report.payload))
-        em.emit(EventKind.PROGRESS_UPDATED, f"materialized {asset.entry.root}",
-                progress=(i, len(assets)),
-                assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)])
+        em.emit(
+            EventKind.PROGRESS_UPDATED,
+            f"materialized {asset.entry.root}",
+            progress=(i, len(assets)),
+            assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)],
+        )
     return out
 
 
 def tooling_entry(b: AssetBuild) -> dict[str, Any]:
     """One asset in `asset_table_metadata.json` (tooling only; the runtime never reads it)."""
-    return {"asset_id": b.asset_id, "asset_uuid": b.asset_uuid, "root": b.root,
-            "family": b.family, "format": b.format, "inputs": b.inputs,
-            "cache_key": b.cache_key, "key_material": b.key_material,
-            "payload_blake3": b.payload_blake3, "pipeline": b.pipeline}
+    return {
+        "asset_id": b.asset_id,
+        "asset_uuid": b.asset_uuid,
+        "root": b.root,
+        "family": b.family,
+        "format": b.format,
+        "inputs": b.inputs,
+        "cache_key": b.cache_key,
+        "key_material": b.key_material,
+        "payload_blake3": b.payload_blake3,
+        "pipeline": b.pipeline,
+    }
 
 
-def run_pack(project: Project, session: BuildSession, em: OperationEmitter,
-             runtime_snapshot: WorkspaceSnapshot | None = None, *, announce: bool = True
-             ) -> PackResult:
+def run_pack(
+    project: Project,
+    session: BuildSession,
+    em: OperationEmitter,
+    runtime_snapshot: WorkspaceSnapshot | None = None,
+    *,
+    announce: bool = True,
+) -> PackResult:
     """The whole pack; the caller holds the write lane. `announce=False` when the caller
     (a build system run) already published build_started for this operation."""
     t0 = time.monotonic()
     recovery = recover(project.build_dir)
     if announce:
-        em.emit(EventKind.BUILD_STARTED, f"pack of {project.project_id} started",
-                data={"recovered": recovery.rolled_forward, "discarded": recovery.discarded,
-                      "rolled_back": recovery.rolled_back})
+        em.emit(
+            EventKind.BUILD_STARTED,
+            f"pack of {project.project_id} started",
+            data={
+                "recovered": recovery.rolled_forward,
+                "discarded": recovery.discarded,
+                "rolled_back": recovery.rolled_back,
+            },
+        )
     snap = runtime_snapshot or _snapshot(project)
     result = _pack(project, snap, session, em)
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
-    em.emit(EventKind.BUILD_FINISHED, result.summary,
-            data={"status": result.status.value, "packed_assets": result.packed_assets,
-                  "cache_hits": m.hits, "cache_misses": m.misses, "up_to_date": m.up_to_date,
-                  "elapsed_ms": result.elapsed_ms})
+    em.emit(
+        EventKind.BUILD_FINISHED,
+        result.summary,
+        data={
+            "status": result.status.value,
+            "packed_assets": result.packed_assets,
+            "cache_hits": m.hits,
+            "cache_misses": m.misses,
+            "up_to_date": m.up_to_date,
+            "elapsed_ms": result.elapsed_ms,
+        },
+    )
     return result
 
 
@@ -110,42 +144,76 @@ def _snapshot(project: Project) -> WorkspaceSnapshot:
     return take_snapshot(project)
 
 
-def _result(em: OperationEmitter, status: Status, summary: str, diags: list[Diagnostic],
-            **kw: Any) -> PackResult:
-    return PackResult(operation="pack", operation_id=em.operation_id, status=status,
-                      summary=summary, diagnostics=diags,
-                      blockers=[d for d in diags if d.blocking], **kw)
+def _result(
+    em: OperationEmitter, status: Status, summary: str, diags: list[Diagnostic], **kw: Any
+) -> PackResult:
+    return PackResult(
+        operation="pack",
+        operation_id=em.operation_id,
+        status=status,
+        summary=summary,
+        diagnostics=diags,
+        blockers=[d for d in diags if d.blocking],
+        **kw,
+    )
 
 
-def _pack(project: Project, snap: WorkspaceSnapshot, session: BuildSession,
-          em: OperationEmitter) -> PackResult:
+def _pack(
+    project: Project, snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter
+) -> PackResult:
     gate = structural_gate(snap)
     if gate.blocked:
         n = len(gate.by_asset)
-        return _result(em, Status.BLOCKED, f"pack blocked: {len(gate.all())} blocking "
-                       f"problem(s) in {n} place(s); build/ untouched", gate.all())
+        return _result(
+            em,
+            Status.BLOCKED,
+            f"pack blocked: {len(gate.all())} blocking "
+            f"problem(s) in {n} place(s); build/ untouched",
+            gate.all(),
+        )
     try:
         made = materialize_all(snap, session, em, keep_payloads=True)
     except Exception as exc:  # a family bug or an I/O fault mid-read: fail, touch nothing
-        diag = error("build.materialization_failed",
-                     f"materialization failed: {type(exc).__name__}: {exc}",
-                     "nothing was written; re-run with PROMETEU_PACKER_DEBUG=1 and report it")
-        return _result(em, Status.FAILED, diag.message, [diag], execution_began=True,
-                       failure_stage=PackFailureStage.MATERIALIZATION)
+        diag = error(
+            "build.materialization_failed",
+            f"materialization failed: {type(exc).__name__}: {exc}",
+            "nothing was written; re-run with PROMETEU_PACKER_DEBUG=1 and report it",
+        )
+        return _result(
+            em,
+            Status.FAILED,
+            diag.message,
+            [diag],
+            execution_began=True,
+            failure_stage=PackFailureStage.MATERIALIZATION,
+        )
     try:
         if made.diagnostics and any(d.blocking for d in made.diagnostics):
-            return _result(em, Status.BLOCKED, "pack blocked by asset content: "
-                           f"{sum(d.blocking for d in made.diagnostics)} problem(s); "
-                           "build/ untouched", made.diagnostics, execution_began=True)
+            return _result(
+                em,
+                Status.BLOCKED,
+                "pack blocked by asset content: "
+                f"{sum(d.blocking for d in made.diagnostics)} problem(s); "
+                "build/ untouched",
+                made.diagnostics,
+                execution_began=True,
+            )
         preload, preload_diags = preload_for(snap.build_set())
         builds = sorted(made.builds, key=lambda b: b.asset_id)
-        entries = [PackEntry(b.asset_id, b.name, b.bank_type, b.codec, b.decoded_size,
-                             b.metadata, b.payload_size) for b in builds]
+        entries = [
+            PackEntry(
+                b.asset_id, b.name, b.bank_type, b.codec, b.decoded_size, b.metadata, b.payload_size
+            )
+            for b in builds
+        ]
         try:
             header, _ = build_header(entries, preload)
         except FloatNotAllowed as exc:
-            diag = error("metadata.float", f"runtime metadata holds a float at {exc.where}",
-                         "use integers in output.metadata")
+            diag = error(
+                "metadata.float",
+                f"runtime metadata holds a float at {exc.where}",
+                "use integers in output.metadata",
+            )
             return _result(em, Status.BLOCKED, diag.message, [diag], execution_began=True)
         companions = companion_files(header, [tooling_entry(b) for b in builds])
         refs = [AssetRef(asset_id=b.asset_id, root=b.root) for b in builds]
@@ -162,21 +230,32 @@ def _pack(project: Project, snap: WorkspaceSnapshot, session: BuildSession,
             if created_build_dir:
                 with contextlib.suppress(OSError):
                     project.build_dir.rmdir()  # leave no trace of a failed first pack
-            diag = error("build.promotion_failed", f"could not write build outputs: "
-                         f"{exc.strerror or exc}",
-                         "free disk space or fix permissions on build/; the previous build "
-                         "is intact")
-            return _result(em, Status.FAILED, diag.message, [diag, *preload_diags],
-                           execution_began=True, failure_stage=PackFailureStage.PROMOTION)
+            diag = error(
+                "build.promotion_failed",
+                f"could not write build outputs: {exc.strerror or exc}",
+                "free disk space or fix permissions on build/; the previous build is intact",
+            )
+            return _result(
+                em,
+                Status.FAILED,
+                diag.message,
+                [diag, *preload_diags],
+                execution_began=True,
+                failure_stage=PackFailureStage.PROMOTION,
+            )
         m = session.materializer
         return _result(
-            em, Status.SUCCESS,
+            em,
+            Status.SUCCESS,
             f"packed {len(builds)} asset(s) into build/assets.pa ({m.hits} cache hit(s), "
-            f"{m.misses} miss(es)" + (f", {m.up_to_date} up-to-date" if m.up_to_date else "")
-            + ")",
-            made.diagnostics, execution_began=True, affected_assets=refs,
-            assets_pa="build/assets.pa", companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
-            packed_assets=len(builds))
+            f"{m.misses} miss(es)" + (f", {m.up_to_date} up-to-date" if m.up_to_date else "") + ")",
+            made.diagnostics,
+            execution_began=True,
+            affected_assets=refs,
+            assets_pa="build/assets.pa",
+            companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
+            packed_assets=len(builds),
+        )
     finally:
         if made.spool is not None:
             made.spool.close()

@@ -16,11 +16,19 @@ from .materialize import Materializer
 
 
 class BuildSession:
-    def __init__(self, project: Project, config: CacheConfig, emitter: OperationEmitter,
-                 memo: DigestMemo | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        config: CacheConfig,
+        emitter: OperationEmitter,
+        memo: DigestMemo | None = None,
+    ) -> None:
         self.config = config
-        self.cache = (CacheStore(config.directory, size_limit=config.size_limit)
-                      if config.directory is not None else None)
+        self.cache = (
+            CacheStore(config.directory, size_limit=config.size_limit)
+            if config.directory is not None
+            else None
+        )
         self._own_memo = memo is None
         self.memo = memo if memo is not None else DigestMemo(project.meta_dir)
         self.frozen = FrozenInputs(self.memo)
@@ -37,6 +45,7 @@ class BuildSession:
     def __enter__(self) -> BuildSession:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -28,8 +28,7 @@ def journal_path(project: Project) -> Path:
 
 
 def begin(project: Project, asset_id: int, src: str, dst: str) -> None:
-    write_atomic(journal_path(project),
-                 pretty({"asset_id": asset_id, "from": src, "to": dst}))
+    write_atomic(journal_path(project), pretty({"asset_id": asset_id, "from": src, "to": dst}))
 
 
 def end(project: Project) -> None:
