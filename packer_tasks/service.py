@@ -440,8 +440,8 @@ class PackerService:
                     [
                         error(
                             "registry.duplicate_uuid",
-                            f"asset_uuid {decl.asset_uuid} already belongs to asset {other.asset_id} "
-                            f"at {other.root!r}",
+                            f"asset_uuid {decl.asset_uuid} already belongs to asset "
+                            f"{other.asset_id} at {other.root!r}",
                             "if this is a copy, give it a new asset_uuid; if the asset moved, use "
                             "`prometeu-packer relocate`",
                         )
@@ -653,8 +653,8 @@ class PackerService:
                     [
                         bad_root.model_copy(
                             update={
-                                "hint": "the packer never deletes outside assets/; remove the entry "
-                                "without --delete-files"
+                                "hint": "the packer never deletes outside assets/; remove the "
+                                "entry without --delete-files"
                             }
                         )
                     ]
