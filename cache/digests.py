@@ -11,12 +11,20 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 MEMO_FILE = ".digests.sqlite"
 
 StatKey = tuple[str, int, int, int]  # (path label, size, mtime_ns, inode)
+
+# Like git's "racily clean" rule: stat facts younger than this are not trusted later.
+RACY_NS = 2_000_000_000
+
+
+def is_racy(mtime_ns: int) -> bool:
+    return time.time_ns() - mtime_ns < RACY_NS
 
 
 class DigestMemo:
@@ -68,10 +76,13 @@ class DigestMemo:
             return str(row[0])
 
     def put(self, key: StatKey, digest: str) -> None:
+        """Remember a digest. A file modified within the last RACY_NS is remembered for this
+        run only: a same-size rewrite in the same mtime tick would otherwise go unseen."""
         with self._lock:
             if self._local.get(key) != digest:
                 self._local[key] = digest
-                self._pending[key] = digest
+                if not is_racy(key[2]):
+                    self._pending[key] = digest
 
     def flush(self) -> None:
         """Persist what this run learned (one transaction)."""

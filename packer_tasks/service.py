@@ -66,7 +66,7 @@ from .workspace.registry_store import load_registry, save_registry
 from .workspace.snapshot import RegisteredAsset, WorkspaceSnapshot, take_snapshot
 
 # Packer-owned state kept beside the registry; never committed.
-PACKER_STATE_IGNORES = b".write.lock\n.digests.sqlite*\n"
+PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n"
 
 
 class OperationError(Exception):
@@ -156,9 +156,14 @@ class PackerService:
         refs = result.affected_assets
         if result.status is Status.PREVIEW:
             em.emit(EventKind.PREVIEW_READY, result.summary, assets=refs)
-        elif result.status is Status.SUCCESS and result.applied_actions:
-            em.emit(EventKind.ACTION_APPLIED, result.summary, assets=refs)
-        elif result.status is not Status.SUCCESS:
+        elif result.status is Status.SUCCESS:  # also when nothing needed changing
+            em.emit(
+                EventKind.ACTION_APPLIED,
+                result.summary,
+                assets=refs,
+                data={"changed": bool(result.applied_actions)},
+            )
+        else:
             em.emit(EventKind.ACTION_FAILED, result.summary, assets=refs)
         return result
 
@@ -167,11 +172,16 @@ class PackerService:
         try:
             with self.lane():
                 self.runtime.committing()
-                self._recover_workspace()
+                ok = False
                 try:
+                    self._recover_workspace()
                     result: MutationResult = body()
+                    ok = True
+                except OperationError:
+                    ok = True  # refused before writing anything
+                    raise
                 finally:
-                    self.runtime.committed()
+                    self.runtime.committed(ok)
         except LaneBusy as exc:
             diag = error("lane.busy", str(exc), "wait for the other packer command to finish")
             result = MutationResult(
@@ -793,10 +803,13 @@ class PackerService:
     def pack(self) -> PackResult:
         """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane."""
         em = self.emitter()
+        self.runtime.check()  # an edit behind our snapshot is reported, not hidden
         with self.lane(), BuildSession(self.project, self.cache_config, em) as session:
-            self._recover_workspace()
+            if journal.journal_path(self.project).exists():
+                self.runtime.committing()
+                self._recover_workspace()
+                self.runtime.committed()
             result = run_pack(self.project, session, em)
-        self.runtime.committed()
         result.runtime_state = self.runtime.state
         return result
 

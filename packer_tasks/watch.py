@@ -17,7 +17,16 @@ from .workspace.snapshot import WorkspaceSnapshot
 
 # How long the watcher waits for a change before yielding an empty batch (ms).
 _IDLE_MS = 200
-_IGNORED_SUFFIXES = (".tmp", ".lock", ".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal")
+_IGNORED_SUFFIXES = (
+    ".tmp",
+    ".lock",
+    ".gate",
+    ".sqlite",
+    ".sqlite-wal",
+    ".sqlite-shm",
+    ".sqlite-journal",
+    ".relocation.json",
+)
 
 
 def relevant(path: str) -> bool:

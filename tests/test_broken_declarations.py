@@ -67,6 +67,13 @@ class Case:
     setup: Callable[[Path, Path], None] | None = None  # (root folder, fifo)
 
 
+def _spliced(raw_value: str) -> bytes:
+    """A valid declaration whose tile_size is replaced by raw (non-JSON-model) text."""
+    text = canonical(decl()).decode()
+    assert '"tile_size": 8' in text
+    return text.replace('"tile_size": 8', f'"tile_size": {raw_value}').encode()
+
+
 def _link_input(folder: Path, fifo: Path) -> None:
     os.symlink(fifo, folder / "link.png")
 
@@ -90,6 +97,8 @@ CASES = [
     Case("bad/not_utf8", "declaration.invalid_json", lambda f: b'{"name": "\xff\xfe"}'),
     Case("bad/too_deep", "declaration.invalid_json", lambda f: b"[" * 100_000 + b"]" * 100_000),
     Case("bad/not_object", "declaration.schema", lambda f: b"[1, 2, 3]\n"),
+    Case("bad/huge_int", "declaration.invalid_json", lambda f: _spliced("9" * 5000)),
+    Case("bad/nan", "declaration.invalid_json", lambda f: _spliced("NaN"), mentions=("NaN",)),
     Case(
         "bad/missing_fields",
         "declaration.schema",
@@ -478,3 +487,20 @@ def test_delete_files_never_reaches_outside_assets(tmp_path: Path) -> None:
     )
     assert "Traceback" not in out + err and rc in (0, 1)
     assert precious.read_bytes() == b"not an asset"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="service.relocate_asset moves root_dir(entry.root) without checking the root: "
+    "'../elsewhere' pulls a folder from outside assets/ into it",
+)
+def test_relocate_never_moves_a_folder_from_outside_assets(tmp_path: Path) -> None:
+    project = escaping_root_project(tmp_path)
+    precious = project / "elsewhere" / "precious.txt"
+    precious.write_bytes(b"not an asset")
+    [(rc, out, err)] = run_cli_parallel(
+        [("relocate", "2", "moved", "--yes", "--json")], cwd=project, timeout=TIMEOUT
+    )
+    assert "Traceback" not in out + err and rc in (0, 1)
+    assert precious.read_bytes() == b"not an asset"
+    assert not (project / "assets/moved").exists()

@@ -165,7 +165,7 @@ def tree_digest(root: Path, *, packer_state: bool = True) -> dict[str, str]:
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file()
-        and p.name != ".write.lock"
+        and not p.name.startswith(".write.lock")
         and (packer_state or not p.name.startswith(".digests.sqlite"))
     }
 

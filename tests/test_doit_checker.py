@@ -164,7 +164,11 @@ def test_one_run_hashes_each_file_at_most_once(
     _flip_tail(wav)
     counter.refresh()
     assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
-    assert counter.counts == Counter({"loop.wav": 1}), counter.counts
+    # coin.png was edited under 2 s ago: racily fresh stat facts are not trusted (like
+    # git), so it may be hashed once more; still never twice in one run.
+    assert counter.counts["loop.wav"] == 1, counter.counts
+    assert set(counter.counts) <= {"loop.wav", "coin.png"}, counter.counts
+    assert max(counter.counts.values()) == 1, counter.counts
 
 
 def _flip_tail(wav: Path) -> None:

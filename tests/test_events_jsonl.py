@@ -30,7 +30,7 @@ from packer_tasks.models.event import Event, EventKind
 
 STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
 IGNORE = shutil.ignore_patterns(
-    "build", ".prometeu-cache", ".write.lock", ".digests.sqlite*", ".doit.db*", "__pycache__"
+    "build", ".prometeu-cache", ".write.lock*", ".digests.sqlite*", ".doit.db*", "__pycache__"
 )
 ENVELOPE = {
     "project_id",

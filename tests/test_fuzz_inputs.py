@@ -34,9 +34,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from test_reliability_support import (
+from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
     HEAVY,
     Zygote,
+    _reliability_counts,
     assert_clean_exit,
     build_problems,
     build_project,

@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -389,23 +390,24 @@ def test_incremental_equals_clean_build(project: Path, tmp_path: Path) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "BUG (cache/digests.py StatKey + pipeline/frozen.py + build_system/checker.py): the "
-        "digest memo trusts (size, mtime_ns, inode) only, so a same-size rewrite that keeps "
-        "the mtime (same clock tick, coarse-mtime filesystems, mtime-preserving tools) is "
-        "packed from the stale digest/cache entry. Fix: add st_ctime_ns to the stat key and "
-        "do not memoize entries whose mtime/ctime is within ~2 s of the moment of hashing."
+        "BUG (cache/digests.py StatKey, used by pipeline/frozen.py and build_system/checker.py):"
+        " the digest memo trusts (size, mtime_ns, inode) only, so a same-size in-place rewrite"
+        " that keeps the mtime (`cp -p`/`touch -r`/`rsync --inplace -t`, coarse-mtime "
+        "filesystems) is packed from the stale digest and cache entry. The racy-mtime rule "
+        "alone does not help for an old mtime; add st_ctime_ns to the stat key (as git does)."
     ),
 )
 def test_incremental_sees_same_size_rewrite_with_same_mtime(project: Path) -> None:
+    path = project / "assets/sfx/beeps/beep.wav"
+    old = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(old, old))  # an old file: its digest is memoized by the first pack
     service = PackerService(Project(project))
     assert service.pack().status.value == "success"
-    path = project / "assets/sfx/beeps/beep.wav"
-    st = os.stat(path)
     data = bytearray(path.read_bytes())
     data[-2:] = struct.pack("<h", -5)  # last frame of sample 0: 32767 → -5, same size
     with open(path, "r+b") as fh:  # in place: same inode
         fh.write(data)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as if rewritten within one tick
+    os.utime(path, ns=(old, old))  # the rewrite keeps the mtime (e.g. `cp -p`)
     assert service.pack().status.value == "success"
     pa = read_pa((project / "build/assets.pa").read_bytes())
     assert pa.payload(1)[:8] == struct.pack("<4h", 0, 1000, -1000, -5)

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from test_reliability_support import (
+from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
     HEAVY,
     Run,
     Zygote,
+    _reliability_counts,
     assert_clean_exit,
     assert_coherent,
     build_project,
@@ -186,6 +188,7 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
     ids = [e.asset_id for e in reg.assets]
     done = threading.Event()
     errors: list[str] = []
+    reads: list[int] = []
 
     def guard(body: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -212,6 +215,7 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
                 res = svc.relocate_asset(asset_id, f"moving/a{asset_id}/r{k}", apply=True)
             count("concurrency.thread_writes")
             assert res.status.value == "success", res.summary
+            time.sleep(rng.uniform(0, 0.004))  # a writer that never pauses starves readers
 
     def check_list(service: Any) -> None:
         res = service.list_assets()
@@ -250,6 +254,7 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
                     check_summary(service)
                 else:
                     check_details(service, rng)
+                reads.append(1)
                 count("concurrency.thread_reads")
 
         return body
@@ -262,6 +267,7 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
         t.join(timeout=600)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     assert not errors, "\n".join(errors)
+    assert len(reads) >= THREAD_WRITES // 4, f"only {len(reads)} reads ran during the writes"
     # Afterwards every front end sees the final state.
     final, _ = load_registry(Project(game).registry_path)
     assert final is not None

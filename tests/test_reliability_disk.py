@@ -27,9 +27,10 @@ from typing import Any
 
 import pytest
 from conftest import make_png
-from test_reliability_support import (
+from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
     HEAVY,
     Zygote,
+    _reliability_counts,
     assert_clean_exit,
     assert_coherent,
     build_project,
@@ -345,12 +346,19 @@ READ_COMMANDS = (("summary",), ("validate",), ("list",), ("show", "1"), ("doctor
 
 
 @needs_ro_mount
-@pytest.mark.parametrize("packed_before", [True, False], ids=["packed", "never-packed"])
-def test_read_only_project_still_reads(tmp_path: Path, packed_before: bool) -> None:
+@pytest.mark.parametrize("history", ["packed", "never-packed", "interrupted-pack"])
+def test_read_only_project_still_reads(tmp_path: Path, history: str) -> None:
+    """E.g. a checkout on a read-only share, or one a killed pack left half-published."""
     game = tmp_path / "game"
     svc = build_project(game, glyphs=2, sounds=1)
+    packed_before = history != "never-packed"
     if packed_before:
         assert svc.pack().status.value == "success"
+    if history == "interrupted-pack":
+        assert svc.exclude_asset_from_build(1).status.value == "success"
+        with Zygote(tmp_path / "crash") as z:
+            crash = z.run(["pack"], game, env={"PROMETEU_PACKER_CRASH_AT": "committed"})
+        assert crash.signal == 9 and (game / "build" / ".staging").is_dir()
     before = tree_bytes(game)
     with Zygote(tmp_path / "zygote", readonly=game) as z:
         probe = z.run(

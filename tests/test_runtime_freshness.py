@@ -371,3 +371,12 @@ def test_pack_does_not_disturb_freshness(project: Project) -> None:
     service.pack_summary()
     assert transitions(sink) == []
     assert service.runtime.state is RuntimeState.HEALTHY
+
+
+def test_edit_before_a_pack_is_still_reported(project: Project) -> None:
+    service, sink = make_service(project, auto=False)
+    service.pack_summary()
+    edit_png(project)
+    assert service.pack().status is Status.SUCCESS
+    service.pack_summary()
+    assert ("healthy", "stale") in transitions(sink)

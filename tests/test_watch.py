@@ -53,7 +53,7 @@ def user_files(project: Project) -> dict[str, str]:
     for path in sorted(project.assets_dir.rglob("*")):
         if not path.is_file():
             continue
-        if path.name == ".write.lock" or path.name.startswith(".digests.sqlite"):
+        if path.name.startswith((".write.lock", ".digests.sqlite")):
             continue
         rel = path.relative_to(project.assets_dir).as_posix()
         out[rel] = hashlib.blake2b(path.read_bytes()).hexdigest()
@@ -93,12 +93,9 @@ def watching(
     *,
     max_packs: int | None = None,
     sink: CollectingSink | None = None,
-    before: Callable[[PackerService], None] | None = None,
 ) -> Iterator[Watcher]:
     sink = sink or CollectingSink()
     service = PackerService(project, sink=sink)
-    if before is not None:
-        before(service)
     w = Watcher(service, sink)
 
     def run() -> None:
@@ -229,43 +226,64 @@ def test_edit_during_the_initial_pack_is_not_lost(project: Project) -> None:
     assert {ref.asset_id for e in changed for ref in e.affected_assets} == {1}
 
 
+def wait_for(what: str, condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout}s for {what}"
+        time.sleep(0.05)
+
+
 def test_registry_change_by_another_process_is_reported_and_repacked(project: Project) -> None:
-    def read_first(service: PackerService) -> None:
-        assert service.pack_summary().total == 5  # the host has a snapshot already
-
-    with watching(project, before=read_first) as w:
+    with watching(project) as w:
         w.wait_packs(1)
+        assert w.service.pack_summary().total == 5  # the host holds a snapshot now
         other = PackerService(project)  # e.g. the CLI in another terminal
-        assert other.relocate_asset(2, "world/ground", apply=True).status is Status.SUCCESS
-        assert other.exclude_asset_from_build(3).status is Status.SUCCESS
 
-        deadline = time.monotonic() + WAIT
-        while True:  # the two commits may arrive in one batch or in two
-            latest = w.wait_packs(len(w.results))[-1]
-            if latest.packed_assets == 4:
-                break
-            assert time.monotonic() < deadline, [r.summary for r in w.results]
-            w.wait_packs(len(w.results) + 1)
-        assert {r.root for r in latest.affected_assets} == {
+        # one atomic registry write behind the watching service's back
+        assert other.exclude_asset_from_build(3).status is Status.SUCCESS
+        wait_for("a pack without asset 3", lambda: w.results[-1].packed_assets == 4)
+        registry_events = [e for e in w.events(EventKind.ASSET_CHANGED) if "registry" in e.summary]
+        assert registry_events
+        # the runtime reported the divergence, then reconciled (auto) before packing
+        moves = [(e.data["from"], e.data["to"]) for e in w.events(EventKind.RUNTIME_STATE_CHANGED)]
+        assert moves[:3] == [
+            ("healthy", "diverged"),
+            ("diverged", "reconciling"),
+            ("reconciling", "healthy"),
+        ]
+        assert w.service.runtime.state is RuntimeState.HEALTHY
+
+        # a relocation: packed at its new root, and later edits are attributed to asset 2 there
+        assert other.relocate_asset(2, "world/ground", apply=True).status is Status.SUCCESS
+        wait_for(
+            "a pack of the moved root",
+            lambda: "world/ground" in {r.root for r in w.results[-1].affected_assets},
+        )
+        assert {r.root for r in w.results[-1].affected_assets} == {
             HUD,
             "world/ground",
             "sfx/basic",
             "music/loop",
         }
-        registry_events = [e for e in w.events(EventKind.ASSET_CHANGED) if "registry" in e.summary]
-        assert registry_events
-        # the runtime reported the divergence, then reconciled (auto) before packing
-        moves = [(e.data["from"], e.data["to"]) for e in w.events(EventKind.RUNTIME_STATE_CHANGED)]
-        assert ("healthy", "diverged") in moves
-        assert w.service.runtime.state is RuntimeState.HEALTHY
-
-        # a later edit inside the moved root is attributed to asset 2 at its new root
-        n = len(w.results)
         ground = project.root_dir("world/ground")
         replace_png(ground / "grass.png", ground / "dirt.png")
-        w.wait_packs(n + 1)
-        last_changed = w.events(EventKind.ASSET_CHANGED)[-1]
-        assert last_changed.affected_assets == [AssetRef(asset_id=2, root="world/ground")]
+        moved = AssetRef(asset_id=2, root="world/ground")
+        wait_for(
+            "asset_changed for asset 2 at its new root",
+            lambda: any(e.affected_assets == [moved] for e in w.events(EventKind.ASSET_CHANGED)),
+        )
+
+        def finished_after_the_edit() -> list[Event]:
+            events = list(w.sink.events)
+            first = next(
+                i
+                for i, e in enumerate(events)
+                if e.kind is EventKind.ASSET_CHANGED and e.affected_assets == [moved]
+            )
+            return [e for e in events[first:] if e.kind is EventKind.BUILD_FINISHED]
+
+        wait_for("the pack that follows", lambda: bool(finished_after_the_edit()))
+        assert finished_after_the_edit()[0].data["status"] == "success"
 
 
 def test_stop_event_ends_an_idle_watch(project: Project) -> None:

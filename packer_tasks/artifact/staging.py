@@ -176,7 +176,7 @@ def roll_back(build_dir: Path, folder: Path) -> None:
     for i, name in enumerate(OUTPUT_NAMES):
         kept = folder / PREVIOUS_DIR / name
         if name in previous:
-            if kept.exists():
+            if kept.exists() or kept.is_symlink():
                 os.replace(kept, build_dir / name)
         else:  # did not exist before: a file there now came from this promotion
             current = build_dir / name

@@ -42,7 +42,12 @@ def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
         raise LaneBusy(f"another thread held the write lane for {timeout:.0f}s")
     try:
         if _depth.get(key, 0) == 0:
-            _fds[key] = _acquire_flock(lock_path, timeout, fcntl.LOCK_EX)
+            # Hold the gate while waiting, so new readers queue behind this writer.
+            gate = _acquire_flock(_gate(lock_path), timeout, fcntl.LOCK_EX)
+            try:
+                _fds[key] = _acquire_flock(lock_path, timeout, fcntl.LOCK_EX)
+            finally:
+                _release(gate)
             _owner[key] = threading.get_ident()
         _depth[key] = _depth.get(key, 0) + 1
         try:
@@ -51,9 +56,7 @@ def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
             _depth[key] -= 1
             if _depth[key] == 0:
                 _owner.pop(key, None)
-                fd = _fds.pop(key)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                _release(_fds.pop(key))
     finally:
         rlock.release()
 
@@ -67,15 +70,28 @@ def read_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
         yield
         return
     try:
-        fd = _acquire_flock(lock_path, timeout, fcntl.LOCK_SH)
+        gate = _acquire_flock(_gate(lock_path), timeout, fcntl.LOCK_SH)
+        try:
+            fd = _acquire_flock(lock_path, timeout, fcntl.LOCK_SH)
+        finally:
+            _release(gate)
     except OSError:
         yield
         return
     try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        _release(fd)
+
+
+def _gate(lock_path: Path) -> Path:
+    """Writers hold this while they wait: readers pass it first, so writers never starve."""
+    return lock_path.with_name(lock_path.name + ".gate")
+
+
+def _release(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 
 
 def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
@@ -83,8 +99,11 @@ def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     else:
-        fd = os.open(lock_path, os.O_RDONLY) if lock_path.exists() else os.open(
-            lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = (
+            os.open(lock_path, os.O_RDONLY)
+            if lock_path.exists()
+            else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        )
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import stat
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,17 @@ def describe_validation(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is too large to represent")
+    return value
+
+
 def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Diagnostic | None]:
     """Decode UTF-8 JSON, turning every defect into one diagnostic with line and column."""
     try:
@@ -47,7 +59,8 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
                            f"{label} is not UTF-8 text (byte {exc.start})",
                            "save the file as UTF-8 JSON")
     try:
-        return json.loads(text), None
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # can it be written back?
     except json.JSONDecodeError as exc:
         return None, error(f"{code_prefix}.invalid_json",
                            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} "
@@ -56,6 +69,15 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
         return None, error(f"{code_prefix}.invalid_json",
                            f"{label} nests arrays or objects too deeply to be read",
                            "flatten the file; a packer file never needs that much nesting")
+    except UnicodeEncodeError:  # "\\udfff": a lone surrogate escape is not text
+        return None, error(f"{code_prefix}.invalid_json",
+                           f"{label} holds a \\u escape of a lone UTF-16 surrogate, which is "
+                           "not a character", "remove the \\uD800-\\uDFFF escape")
+    except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
+        return None, error(f"{code_prefix}.invalid_json",
+                           f"{label} holds a value that cannot be read: {exc}",
+                           "fix the value; packer files hold only small integers and text")
+    return value, None
 
 
 def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
