@@ -9,6 +9,7 @@ build: a damaged database is replaced by an empty one.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -17,7 +18,14 @@ from pathlib import Path
 
 MEMO_FILE = ".digests.sqlite"
 
-StatKey = tuple[str, int, int, int]  # (path label, size, mtime_ns, inode)
+StatKey = tuple[str, int, int, int, int]  # (path label, size, mtime_ns, ctime_ns, inode)
+
+
+def stat_key(label: str, st: os.stat_result) -> StatKey:
+    """The shortcut facts. ctime is in them because `cp -p`, `touch -r` or `rsync -t`
+    can rewrite a file and put its old mtime back; they cannot restore ctime."""
+    return (label, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
 
 # Like git's "racily clean" rule: stat facts younger than this are not trusted later.
 RACY_NS = 2_000_000_000
@@ -81,7 +89,7 @@ class DigestMemo:
         with self._lock:
             if self._local.get(key) != digest:
                 self._local[key] = digest
-                if not is_racy(key[2]):
+                if not is_racy(max(key[2], key[3])):
                     self._pending[key] = digest
 
     def flush(self) -> None:

@@ -42,8 +42,9 @@ def compact(value: Any) -> bytes:
     where = find_float(value)
     if where is not None:
         raise FloatNotAllowed(where)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
 
 
 def pretty(value: Any) -> bytes:

@@ -610,11 +610,16 @@ class PackerService:
                     f"{new_root!r} (ids kept); pass --yes to apply",
                 )
             journal.begin(self.project, entry.asset_id, entry.root, new_root)
-            journal.copy_root(src, dst)
-            save_registry(
-                self.project.registry_path,
-                registry.with_entry(entry.model_copy(update={"root": new_root})),
-            )
+            try:
+                journal.copy_root(src, dst)
+                save_registry(
+                    self.project.registry_path,
+                    registry.with_entry(entry.model_copy(update={"root": new_root})),
+                )
+            except Exception:  # nothing switched: drop our copy, the old root stands
+                journal.remove_root(dst, self.project.assets_dir)
+                journal.end(self.project)
+                raise
             journal.remove_root(src, self.project.assets_dir)
             journal.end(self.project)
             new_entry = entry.model_copy(update={"root": new_root})

@@ -353,20 +353,51 @@ REGISTRY_CASES: list[tuple[str, str, Callable[[str], bytes]]] = [
         "registry.schema_version_unsupported",
         lambda u: canonical({"assets": [], "next_asset_id": 1, "schema_version": 2}),
     ),
+    (
+        "nan",
+        "registry.invalid_json",
+        lambda u: b'{"assets": [], "next_asset_id": NaN, "schema_version": 1}\n',
+    ),
+    (
+        "lone_surrogate",
+        "registry.invalid_json",
+        lambda u: canonical(
+            {"assets": [entry_for("@")], "next_asset_id": 2, "schema_version": 1}
+        ).replace(b'"@"', b'"\\udfff"'),
+    ),
 ]
 
 
+@pytest.fixture(scope="module")
+def broken_registries(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, bytes, tuple[int, str, str]]]:
+    """One project per REGISTRY_CASES entry; `list --json` run on all of them at once."""
+    base = tmp_path_factory.mktemp("registries")
+    projects = {}
+    for name, _, body in REGISTRY_CASES:
+        project = base / name
+        data = body(valid_asset(project))
+        write_registry(project, data)
+        projects[name] = (project, data)
+    results = run_cli_parallel(
+        [("--project", str(p), "list", "--json") for p, _ in projects.values()],
+        cwd=base,
+        timeout=TIMEOUT,
+    )
+    return {
+        name: (project, data, result)
+        for (name, (project, data)), result in zip(projects.items(), results, strict=True)
+    }
+
+
 @pytest.mark.parametrize(
-    ("name", "code", "body"), REGISTRY_CASES, ids=[c[0] for c in REGISTRY_CASES]
+    ("name", "code"), [c[:2] for c in REGISTRY_CASES], ids=[c[0] for c in REGISTRY_CASES]
 )
 def test_broken_registry_gives_one_blocking_diagnostic(
-    tmp_path: Path, name: str, code: str, body: Callable[[str], bytes]
+    broken_registries: dict[str, tuple[Path, bytes, tuple[int, str, str]]], name: str, code: str
 ) -> None:
-    project = tmp_path / "proj"
-    asset_uuid = valid_asset(project)
-    data = body(asset_uuid)
-    write_registry(project, data)
-    [(rc, out, err)] = run_cli_parallel([("list", "--json")], cwd=project, timeout=TIMEOUT)
+    project, data, (rc, out, err) = broken_registries[name]
     assert "Traceback" not in out + err
     assert rc == 1, (out, err)
     res = json.loads(out)

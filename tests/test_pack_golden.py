@@ -387,16 +387,6 @@ def test_incremental_equals_clean_build(project: Path, tmp_path: Path) -> None:
     assert incremental["assets.pa"] == bytes(want)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (cache/digests.py StatKey, used by pipeline/frozen.py and build_system/checker.py):"
-        " the digest memo trusts (size, mtime_ns, inode) only, so a same-size in-place rewrite"
-        " that keeps the mtime (`cp -p`/`touch -r`/`rsync --inplace -t`, coarse-mtime "
-        "filesystems) is packed from the stale digest and cache entry. The racy-mtime rule "
-        "alone does not help for an old mtime; add st_ctime_ns to the stat key (as git does)."
-    ),
-)
 def test_incremental_sees_same_size_rewrite_with_same_mtime(project: Path) -> None:
     path = project / "assets/sfx/beeps/beep.wav"
     old = time.time_ns() - 3600 * 10**9

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from conftest import make_png, make_wav, run_cli
+from conftest import make_png, make_wav, run_cli, run_cli_parallel
 
 REGISTRY = Path("assets/.prometeu/index.json")
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -38,6 +38,18 @@ def cli_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
     assert "Traceback" not in out + err
     assert rc == code, f"{args}: exit {rc}\n{out}\n{err}"
     return json.loads(out)
+
+
+def cli_json_all(commands: list[tuple[str, ...]], cwd: Path, code: int = 0) -> list[dict[str, Any]]:
+    """Independent read-only or refused commands, run at once; each must exit `code`."""
+    out = []
+    for args, (rc, stdout, stderr) in zip(
+        commands, run_cli_parallel([(*c, "--json") for c in commands], cwd=cwd), strict=True
+    ):
+        assert "Traceback" not in stdout + stderr
+        assert rc == code, f"{args}: exit {rc}\n{stdout}\n{stderr}"
+        out.append(json.loads(stdout))
+    return out
 
 
 def check_registry(project: Path) -> dict[str, Any]:
@@ -281,8 +293,8 @@ def test_refusals_change_nothing(game: Path, tmp_path: Path) -> None:
         (["relocate", "1", "../outside", "--yes"], "path.escapes_root"),
         (["new", "glyph_bank", "ui/hud", "--tile-size", "16", "nope.png"], None),
     ]
-    for args, code in refusals:
-        res = cli_json(*args, cwd=game, code=1)
+    results = cli_json_all([tuple(args) for args, _ in refusals], cwd=game, code=1)
+    for (args, code), res in zip(refusals, results, strict=True):
         assert res["status"] == "blocked", args
         assert res["blockers"], args
         if code is not None:
@@ -314,13 +326,20 @@ def test_project_option_and_no_project(game: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
-    rc, out, err = run_cli("list", "--json", cwd=elsewhere)
+    (rc, out, err), *found = run_cli_parallel(
+        [
+            ("list", "--json"),
+            ("--project", "../game", "list", "--json"),
+            ("--project", str(game), "list", "--json"),
+        ],
+        cwd=elsewhere,
+    )
     assert rc != 0 and "Traceback" not in out + err
     assert "no prometeu project" in err
     assert not (elsewhere / "assets").exists()
-
-    for project in ("../game", str(game)):
-        rows = cli_json("--project", project, "list", cwd=elsewhere)["assets"]
+    for rc, out, err in found:
+        assert rc == 0, err
+        rows = json.loads(out)["assets"]
         assert {r["root"] for r in rows} == {"ui/hud", "sfx/jump"}
     cli_json("--project", "../game", "exclude", "2", cwd=elsewhere)
     assert entry(check_registry(game), 2)["included_in_build"] is False  # type: ignore[index]
@@ -336,8 +355,7 @@ def test_project_option_and_no_project(game: Path, tmp_path: Path) -> None:
 
 def test_show_by_id_and_by_root_with_input_sizes(game: Path) -> None:
     hud = game / "assets/ui/hud"
-    by_id = cli_json("show", "1", cwd=game)
-    by_root = cli_json("show", "ui/hud", cwd=game)
+    by_id, by_root = cli_json_all([("show", "1"), ("show", "ui/hud")], cwd=game)
     assert by_id["asset"] == by_root["asset"]
     asset = by_id["asset"]
     assert asset["asset_id"] == 1 and asset["root"] == "ui/hud"
@@ -367,26 +385,16 @@ def test_show_by_id_and_by_root_with_input_sizes(game: Path) -> None:
 
 
 def test_schema_commands_print_json_schema(tmp_path: Path) -> None:
-    for which, fields in (
-        (
-            "asset",
-            {
-                "schema_version",
-                "asset_uuid",
-                "name",
-                "type",
-                "inputs",
-                "artifacts",
-                "output",
-                "preload",
-            },
-        ),
-        ("registry", {"assets", "next_asset_id", "schema_version"}),
-    ):
-        rc, out, err = run_cli("schema", which, cwd=tmp_path)
+    asset_fields = {"schema_version", "asset_uuid", "name", "type", "inputs", "artifacts"}
+    asset_fields |= {"output", "preload"}
+    expected = {"asset": asset_fields, "registry": {"assets", "next_asset_id", "schema_version"}}
+    results = run_cli_parallel(
+        [("schema", "asset"), ("schema", "registry"), ("schema", "nonsense")], cwd=tmp_path
+    )
+    for which, (rc, out, err) in zip(("asset", "registry"), results, strict=False):
         assert rc == 0, err
         schema = json.loads(out)
         assert schema["type"] == "object"
-        assert set(schema["properties"]) == fields
-    rc, _, err = run_cli("schema", "nonsense", cwd=tmp_path)
+        assert set(schema["properties"]) == expected[which]
+    rc, _, err = results[2]
     assert rc == 2 and "Traceback" not in err

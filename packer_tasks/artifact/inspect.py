@@ -17,11 +17,20 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        diag = error("pa.unreadable", f"cannot read {path}: {exc.strerror or exc}",
-                     "run `prometeu-packer pack` first, or pass the right path")
-        return InspectResult(operation="inspect", operation_id=op, status=Status.FAILED,
-                             summary=diag.message, diagnostics=[diag], blockers=[diag],
-                             path=str(path))
+        diag = error(
+            "pa.unreadable",
+            f"cannot read {path}: {exc.strerror or exc}",
+            "run `prometeu-packer pack` first, or pass the right path",
+        )
+        return InspectResult(
+            operation="inspect",
+            operation_id=op,
+            status=Status.FAILED,
+            summary=diag.message,
+            diagnostics=[diag],
+            blockers=[diag],
+            path=str(path),
+        )
     read = read_assets_pa(data)
     extracted: list[str] = []
     problems = list(read.problems)
@@ -35,8 +44,13 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
             try:
                 files = family.extract(entry["metadata"], read.payload(entry["asset_id"]))
             except (ValueError, KeyError) as exc:
-                problems.append(error("pa.extract_failed", f"asset {entry['asset_id']} could "
-                                      f"not be extracted: {exc}", ""))
+                problems.append(
+                    error(
+                        "pa.extract_failed",
+                        f"asset {entry['asset_id']} could not be extracted: {exc}",
+                        "",
+                    )
+                )
                 continue
             folder.mkdir(parents=True, exist_ok=True)
             for f in files:
@@ -44,16 +58,25 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
                 extracted.append(str(folder / f.name))
     ok = not any(p.blocking for p in problems)
     prelude = read.prelude
-    summary = (f"{path}: {len(read.asset_table)} asset(s), {len(read.preload)} preload(s), "
-               f"{len(data)} bytes" + ("" if ok else f"; {len(problems)} problem(s)"))
+    summary = (
+        f"{path}: {len(read.asset_table)} asset(s), {len(read.preload)} preload(s), "
+        f"{len(data)} bytes" + ("" if ok else f"; {len(problems)} problem(s)")
+    )
     return InspectResult(
-        operation="inspect", operation_id=op, status=Status.SUCCESS if ok else Status.FAILED,
-        summary=summary, diagnostics=problems, blockers=[p for p in problems if p.blocking],
-        path=str(path), file_size=len(data),
+        operation="inspect",
+        operation_id=op,
+        status=Status.SUCCESS if ok else Status.FAILED,
+        summary=summary,
+        diagnostics=problems,
+        blockers=[p for p in problems if p.blocking],
+        path=str(path),
+        file_size=len(data),
         header_len=prelude.header_len if prelude else None,
         payload_offset=prelude.payload_offset if prelude else None,
         asset_table=[e for e in read.asset_table if isinstance(e, dict)],
-        preload=[p for p in read.preload if isinstance(p, dict)], extracted=extracted)
+        preload=[p for p in read.preload if isinstance(p, dict)],
+        extracted=extracted,
+    )
 
 
 def _safe(name: object) -> str:

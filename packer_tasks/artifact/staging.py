@@ -60,8 +60,12 @@ def staging_root(build_dir: Path) -> Path:
     return build_dir / ".staging"
 
 
-def stage(build_dir: Path, operation_id: str, write_pa: Callable[[BinaryIO], None],
-          companions: dict[str, bytes]) -> Path:
+def stage(
+    build_dir: Path,
+    operation_id: str,
+    write_pa: Callable[[BinaryIO], None],
+    companions: dict[str, bytes],
+) -> Path:
     """Write every output into a fresh staging folder, keep hard links of the outputs
     `build/` holds now (for an in-process rollback), and seal it with COMMIT.json.
     On any failure nothing is left behind and `build/` is untouched."""
@@ -81,9 +85,14 @@ def stage(build_dir: Path, operation_id: str, write_pa: Callable[[BinaryIO], Non
             crashpoint(f"staged_{name}")
         previous = _keep_previous(build_dir, folder / PREVIOUS_DIR)
         fsync_dir(folder)
-        manifest = {"files": {n: {"blake3": blake3_file(folder / n),
-                                  "size": (folder / n).stat().st_size} for n in OUTPUT_NAMES},
-                    "operation_id": operation_id, "previous": previous}
+        manifest = {
+            "files": {
+                n: {"blake3": blake3_file(folder / n), "size": (folder / n).stat().st_size}
+                for n in OUTPUT_NAMES
+            },
+            "operation_id": operation_id,
+            "previous": previous,
+        }
         write_atomic(folder / COMMIT_FILE, pretty(manifest))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

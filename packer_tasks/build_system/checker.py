@@ -1,11 +1,11 @@
 """doit's file checker, blake3 edition: size/mtime as the shortcut, content as the authority.
 
-The state doit stores per dependency is `[mtime_ns, size, blake3]`. A file whose mtime and
-size are unchanged is not read; otherwise its digest comes from the run's digest memo, so a
-file listed by several tasks is hashed at most once per run. A file the memo does not know
-is read into the run's frozen snapshot (SPEC §8): when its content changed, the asset task
-that runs next materializes from exactly those bytes instead of reading and hashing the
-file a second time.
+The state doit stores per dependency is `[mtime_ns, size, blake3, ctime_ns]`. A file whose
+mtime, ctime and size are unchanged is not read; otherwise its digest comes from the run's
+digest memo, so a file listed by several tasks is hashed at most once per run. A file the
+memo does not know is read into the run's frozen snapshot (SPEC §8): when its content
+changed, the asset task that runs next materializes from exactly those bytes instead of
+reading and hashing the file a second time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from doit.dependency import FileChangedChecker
 
-from cache.digests import DigestMemo, is_racy
+from cache.digests import DigestMemo, is_racy, stat_key
 
 from .run import current_memo, current_run, label_for
 
@@ -28,7 +28,7 @@ def _digest(path: str, st: os.stat_result, memo: DigestMemo, previous: Any = Non
     from cache.keys import blake3_file
 
     label = label_for(path)
-    key = (label, st.st_size, st.st_mtime_ns, st.st_ino)
+    key = stat_key(label, st)
     known = memo.get(key)
     if known is not None:
         return known
@@ -48,12 +48,12 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
     """Registered as DOIT_CONFIG['check_file_uptodate']."""
 
     def check_modified(self, file_path: str, file_stat: os.stat_result, state: Any) -> bool:
-        if not (isinstance(state, list | tuple) and len(state) == 3):
+        if not (isinstance(state, list | tuple) and len(state) == 4):
             return True  # unknown or older state format: rebuild, never trust it
-        mtime_ns, size, digest = state
+        mtime_ns, size, digest, ctime_ns = state
         if file_stat.st_size != size:
             return True
-        if file_stat.st_mtime_ns == mtime_ns:
+        if file_stat.st_mtime_ns == mtime_ns and file_stat.st_ctime_ns == ctime_ns:
             return False
         return bool(_digest(file_path, file_stat, current_memo(), digest) != digest)
 
@@ -61,11 +61,14 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
         st = os.stat(dep)
         if (
             isinstance(current_state, list | tuple)
-            and len(current_state) == 3
+            and len(current_state) == 4
             and current_state[0] == st.st_mtime_ns
             and current_state[1] == st.st_size
+            and current_state[3] == st.st_ctime_ns
         ):
             return None
-        # A racily fresh mtime is stored as 0, so the next run compares content, not mtime.
-        mtime = 0 if is_racy(st.st_mtime_ns) else st.st_mtime_ns
-        return [mtime, st.st_size, _digest(dep, st, current_memo())]
+        digest = _digest(dep, st, current_memo())
+        if is_racy(max(st.st_mtime_ns, st.st_ctime_ns)):
+            # Racily fresh stat facts are stored as 0: the next run compares content.
+            return [0, st.st_size, digest, 0]
+        return [st.st_mtime_ns, st.st_size, digest, st.st_ctime_ns]

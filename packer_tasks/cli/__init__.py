@@ -20,27 +20,52 @@ from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Project folder (default: found from the current folder up).")
-@click.option("--events", "events", metavar="jsonl|FILE", default=None,
-              help="Stream raw event envelopes as JSON lines: `jsonl` (or `-`) to stdout, "
-                   "with human output moved to stderr; anything else is a file to write.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar=None, help="Cache directory (default: $PROMETEU_PACKER_CACHE, then "
-                                "[tool.prometeu-packer] cache-dir, then .prometeu-cache/).")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project folder (default: found from the current folder up).",
+)
+@click.option(
+    "--events",
+    "events",
+    metavar="jsonl|FILE",
+    default=None,
+    help="Stream raw event envelopes as JSON lines: `jsonl` (or `-`) to stdout, "
+    "with human output moved to stderr; anything else is a file to write.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar=None,
+    help="Cache directory (default: $PROMETEU_PACKER_CACHE, then "
+    "[tool.prometeu-packer] cache-dir, then .prometeu-cache/).",
+)
 @click.option("--no-cache", is_flag=True, help="Materialize everything; read and write no cache.")
 @click.version_option(package_name="prometeu-packer")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None, events: str | None,
-        cache_dir: Path | None, no_cache: bool) -> None:
+def cli(
+    ctx: click.Context,
+    project_dir: Path | None,
+    events: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> None:
     """Validate PROMETEU game assets and pack them into build/assets.pa."""
     ctx.obj = Ctx(project_dir, events=events, command=ctx.invoked_subcommand)
     ctx.obj.cache_dir, ctx.obj.no_cache = cache_dir, no_cache
     ctx.call_on_close(ctx.obj.close)
 
 
-for _cmd in [*WORKSPACE_COMMANDS, *BUILD_COMMANDS, *CACHE_COMMANDS, *WATCH_COMMANDS,
-             *DOCTOR_COMMANDS]:
+for _cmd in [
+    *WORKSPACE_COMMANDS,
+    *BUILD_COMMANDS,
+    *CACHE_COMMANDS,
+    *WATCH_COMMANDS,
+    *DOCTOR_COMMANDS,
+]:
     cli.add_command(_cmd)
 
 
@@ -57,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, not bad input: say so plainly
         if os.environ.get("PROMETEU_PACKER_DEBUG"):
             traceback.print_exc()
-        err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} "
-                  "(set PROMETEU_PACKER_DEBUG=1 for details and report it)")
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(set PROMETEU_PACKER_DEBUG=1 for details and report it)"
+        )
         sys.exit(3)

@@ -24,8 +24,10 @@ def _render_pack(result: OperationResult) -> None:
     assert isinstance(result, PackResult)
     print_result(result)
     if result.status.value == "success":
-        out.print(f"packed {result.packed_assets} asset(s): {result.cache_hits} cache hit(s), "
-                  f"{result.cache_misses} miss(es), {result.elapsed_ms} ms → {result.assets_pa}")
+        out.print(
+            f"packed {result.packed_assets} asset(s): {result.cache_hits} cache hit(s), "
+            f"{result.cache_misses} miss(es), {result.elapsed_ms} ms → {result.assets_pa}"
+        )
 
 
 @click.command()
@@ -40,8 +42,10 @@ def _render_validate(result: OperationResult) -> None:
     assert isinstance(result, ValidatePackResult)
     print_result(result, show_diagnostics=False)
     for row in result.assets:
-        out.print(f"[bold]{row.asset_id if row.asset_id is not None else '-'} "
-                  f"{row.root}[/] ({row.name or '?'}): {len(row.diagnostics)} blocking")
+        out.print(
+            f"[bold]{row.asset_id if row.asset_id is not None else '-'} "
+            f"{row.root}[/] ({row.name or '?'}): {len(row.diagnostics)} blocking"
+        )
         print_diagnostics(row.diagnostics)
 
 
@@ -59,8 +63,13 @@ def _render_summary(result: OperationResult) -> None:
     for col in ("id", "name", "family", "artifacts (min..max)", "last modified (ms)"):
         table.add_column(col)
     for a in result.assets:
-        table.add_row(str(a.asset_id), a.name, a.family,
-                      f"{a.min_artifact_count}..{a.max_artifact_count}", str(a.last_modified))
+        table.add_row(
+            str(a.asset_id),
+            a.name,
+            a.family,
+            f"{a.min_artifact_count}..{a.max_artifact_count}",
+            str(a.last_modified),
+        )
     out.print(table)
     print_diagnostics(result.diagnostics)
 
@@ -84,12 +93,25 @@ def _render_inspect(result: OperationResult) -> None:
     table.add_column("metadata", overflow="ellipsis", no_wrap=True, max_width=60)
     for e in result.asset_table:
         meta = json.dumps(e.get("metadata"), sort_keys=True)
-        table.add_row(*(str(e.get(k)) for k in ("asset_id", "asset_name", "bank_type",
-                                                "offset", "size", "decoded_size", "codec")),
-                      meta if len(meta) < 80 else meta[:77] + "...")
+        table.add_row(
+            *(
+                str(e.get(k))
+                for k in (
+                    "asset_id",
+                    "asset_name",
+                    "bank_type",
+                    "offset",
+                    "size",
+                    "decoded_size",
+                    "codec",
+                )
+            ),
+            meta if len(meta) < 80 else meta[:77] + "...",
+        )
     out.print(table)
-    out.print("preload: " + ", ".join(f"{p.get('asset_id')}→slot {p.get('slot')}"
-                                      for p in result.preload))
+    out.print(
+        "preload: " + ", ".join(f"{p.get('asset_id')}→slot {p.get('slot')}" for p in result.preload)
+    )
     for f in result.extracted:
         out.print(f"  extracted {f}")
     print_diagnostics(result.diagnostics)
@@ -97,8 +119,12 @@ def _render_inspect(result: OperationResult) -> None:
 
 @click.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--extract", "extract_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each glyph bank as PNG and each sample as WAV into this folder.")
+@click.option(
+    "--extract",
+    "extract_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each glyph bank as PNG and each sample as WAV into this folder.",
+)
 @json_option
 @pass_ctx
 def inspect(ctx: Ctx, path: Path | None, extract_dir: Path | None, as_json: bool) -> None:

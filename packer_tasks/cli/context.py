@@ -32,8 +32,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Ctx:
     """Per-invocation state the group builds from global options."""
 
-    def __init__(self, project_dir: Path | None, *, events: str | None = None,
-                 command: str | None = None, interactive: bool | None = None) -> None:
+    def __init__(
+        self,
+        project_dir: Path | None,
+        *,
+        events: str | None = None,
+        command: str | None = None,
+        interactive: bool | None = None,
+    ) -> None:
         self.project_dir = project_dir
         self.cache_dir: Path | None = None
         self.no_cache = False
@@ -44,7 +50,8 @@ class Ctx:
         if interactive is None:
             interactive = err.is_terminal
         self.sink: EventSink | None = self._build_sink(
-            events, progress=interactive and command in PROGRESS_COMMANDS)
+            events, progress=interactive and command in PROGRESS_COMMANDS
+        )
 
     def _build_sink(self, events: str | None, *, progress: bool) -> EventSink | None:
         """The default event wiring: raw JSONL for tools and/or a progress bar for people."""
@@ -53,8 +60,9 @@ class Ctx:
             try:
                 jsonl = open_jsonl_sink(events)
             except OSError as exc:
-                raise click.BadParameter(f"cannot open {events!r}: {exc.strerror or exc}",
-                                         param_hint="--events") from None
+                raise click.BadParameter(
+                    f"cannot open {events!r}: {exc.strerror or exc}", param_hint="--events"
+                ) from None
             sinks.append(jsonl)
             self._closers.append(jsonl.close)
             if writes_to_stdout(events):
@@ -98,8 +106,10 @@ class Ctx:
             try:
                 self._service.recover()
             except OSError as exc:  # e.g. a read-only checkout: reads still work
-                err.print(f"[yellow]warning:[/] could not finish an interrupted build or "
-                          f"move: {exc.strerror or exc}")
+                err.print(
+                    f"[yellow]warning:[/] could not finish an interrupted build or "
+                    f"move: {exc.strerror or exc}"
+                )
         return self._service
 
 
@@ -113,12 +123,14 @@ def _stdout_reserved() -> bool:
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print the result model as JSON.")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print the result model as JSON.")(
+        f
+    )
 
 
-def emit(result: OperationResult, as_json: bool, render: Callable[[Any], None] | None = None
-         ) -> None:
+def emit(
+    result: OperationResult, as_json: bool, render: Callable[[Any], None] | None = None
+) -> None:
     """Print a result (JSON or human) and exit with its code."""
     if as_json:
         if _stdout_reserved():  # `--events jsonl` keeps stdout pure JSONL

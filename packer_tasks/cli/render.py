@@ -27,9 +27,15 @@ def print_json(result: OperationResult) -> None:
 
 
 def diagnostic_line(d: Diagnostic) -> str:
-    where = " ".join(x for x in (
-        f"[{d.asset_id}]" if d.asset_id is not None else "",
-        d.asset_root or "", f"{d.path}" if d.path else "") if x)
+    where = " ".join(
+        x
+        for x in (
+            f"[{d.asset_id}]" if d.asset_id is not None else "",
+            d.asset_root or "",
+            f"{d.path}" if d.path else "",
+        )
+        if x
+    )
     style = _STYLE.get(d.severity.value, "")
     block = " (blocking)" if d.blocking else ""
     head = f"[{style}]{d.severity.value}{block}[/] {escape(d.code)}"
@@ -47,15 +53,18 @@ def print_diagnostics(diags: Iterable[Diagnostic]) -> None:
 def print_result(result: OperationResult, *, show_diagnostics: bool = True) -> None:
     """The common human rendering: summary line, actions, diagnostics."""
     colour = {"success": "green", "preview": "cyan", "blocked": "red", "failed": "red"}
-    out.print(f"[{colour[result.status.value]}]{result.status.value}[/]: "
-              f"{escape(result.summary)}")
+    out.print(f"[{colour[result.status.value]}]{result.status.value}[/]: {escape(result.summary)}")
     for a in result.proposed_actions:
         target = f" → {a.target}" if a.target else ""
-        out.print(f"  [cyan]would[/] {escape(a.kind)} {escape(a.path or '')}{escape(target)}: "
-                  f"{escape(a.description)}")
+        out.print(
+            f"  [cyan]would[/] {escape(a.kind)} {escape(a.path or '')}{escape(target)}: "
+            f"{escape(a.description)}"
+        )
     for a in result.applied_actions:
         target = f" → {a.target}" if a.target else ""
-        out.print(f"  [green]done[/] {escape(a.kind)} {escape(a.path or '')}{escape(target)}: "
-                  f"{escape(a.description)}")
+        out.print(
+            f"  [green]done[/] {escape(a.kind)} {escape(a.path or '')}{escape(target)}: "
+            f"{escape(a.description)}"
+        )
     if show_diagnostics:
         print_diagnostics(result.diagnostics)

@@ -37,17 +37,30 @@ def init(ctx: Ctx, as_json: bool) -> None:
 @click.argument("family")
 @click.argument("root")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--tile-size", type=click.Choice(["8", "16", "32"]), default=None,
-              help="glyph_bank: tile size in pixels.")
+@click.option(
+    "--tile-size",
+    type=click.Choice(["8", "16", "32"]),
+    default=None,
+    help="glyph_bank: tile size in pixels.",
+)
 @click.option("--name", default=None, help="Label (defaults to the root's last folder).")
 @click.option("--preload/--no-preload", default=False, help="Preload at boot.")
 @click.option("--slot", type=click.IntRange(0, 15), default=None, help="Explicit preload slot.")
 @click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
 @json_option
 @pass_ctx
-def new(ctx: Ctx, family: str, root: str, files: tuple[Path, ...], tile_size: str | None,
-        name: str | None, preload: bool, slot: int | None, exclude: bool,
-        as_json: bool) -> None:
+def new(
+    ctx: Ctx,
+    family: str,
+    root: str,
+    files: tuple[Path, ...],
+    tile_size: str | None,
+    name: str | None,
+    preload: bool,
+    slot: int | None,
+    exclude: bool,
+    as_json: bool,
+) -> None:
     """Scaffold and register a new asset from FILES (artifacts in the order given).
 
     Example: prometeu-packer new glyph_bank ui/hud --tile-size 16 heart.png coin.png
@@ -55,9 +68,16 @@ def new(ctx: Ctx, family: str, root: str, files: tuple[Path, ...], tile_size: st
     options: dict[str, Any] = {}
     if tile_size is not None:
         options["tile_size"] = int(tile_size)
-    result = ctx.service().create_asset(family, root, list(files), options,
-                                        include=not exclude, preload=preload or slot is not None,
-                                        slot=slot, name=name)
+    result = ctx.service().create_asset(
+        family,
+        root,
+        list(files),
+        options,
+        include=not exclude,
+        preload=preload or slot is not None,
+        slot=slot,
+        name=name,
+    )
     emit(result, as_json)
 
 
@@ -122,8 +142,10 @@ def relocate(ctx: Ctx, asset: str, new_root: str, yes: bool, as_json: bool) -> N
 @pass_ctx
 def remove(ctx: Ctx, asset: str, delete_files: bool, yes: bool, as_json: bool) -> None:
     """Unregister ASSET (its id is retired). Files stay unless --delete-files --yes."""
-    emit(ctx.service().remove_asset(asset, delete_files=delete_files,
-                                    apply=yes or not delete_files), as_json)
+    emit(
+        ctx.service().remove_asset(asset, delete_files=delete_files, apply=yes or not delete_files),
+        as_json,
+    )
 
 
 def _render_list(result: OperationResult) -> None:
@@ -132,11 +154,18 @@ def _render_list(result: OperationResult) -> None:
     for col in ("id", "root", "name", "family", "artifacts", "build", "state"):
         table.add_column(col)
     for a in result.assets:
-        build = "included" if a.included_in_build else ("excluded" if a.registered
-                                                          else "unregistered")
-        table.add_row(str(a.asset_id) if a.asset_id is not None else "-", a.root,
-                      a.name or "?", a.family or "?", str(a.artifact_count), build,
-                      "[red]blocked[/]" if a.blocking else "[green]ok[/]")
+        build = (
+            "included" if a.included_in_build else ("excluded" if a.registered else "unregistered")
+        )
+        table.add_row(
+            str(a.asset_id) if a.asset_id is not None else "-",
+            a.root,
+            a.name or "?",
+            a.family or "?",
+            str(a.artifact_count),
+            build,
+            "[red]blocked[/]" if a.blocking else "[green]ok[/]",
+        )
     out.print(table)
     print_diagnostics(result.diagnostics)
 
@@ -157,8 +186,10 @@ def _render_details(result: OperationResult) -> None:
         out.print(f"  asset_id: {a.asset_id}   uuid: {a.asset_uuid}")
         out.print(f"  build: {'included' if a.included_in_build else 'not in build'}")
         if a.output:
-            out.print(f"  output: {a.output.get('format')} codec={a.output.get('codec')} "
-                      f"metadata={json.dumps(a.output.get('metadata'))}")
+            out.print(
+                f"  output: {a.output.get('format')} codec={a.output.get('codec')} "
+                f"metadata={json.dumps(a.output.get('metadata'))}"
+            )
         out.print(f"  preload: {json.dumps(a.preload)}")
         for i in a.inputs:
             size = f"{i.size} bytes" if i.size is not None else "[red]missing[/]"

@@ -56,16 +56,27 @@ class OperationEmitter:
         self._sequence = 0
         self._lock = threading.Lock()
 
-    def emit(self, kind: EventKind, summary: str, *, progress: tuple[int, int] | None = None,
-             assets: Iterable[AssetRef] = (), data: dict[str, Any] | None = None) -> None:
+    def emit(
+        self,
+        kind: EventKind,
+        summary: str,
+        *,
+        progress: tuple[int, int] | None = None,
+        assets: Iterable[AssetRef] = (),
+        data: dict[str, Any] | None = None,
+    ) -> None:
         with self._lock:
             self._sequence += 1
             event = Event(
-                project_id=self.project_id, operation_id=self.operation_id,
-                sequence=self._sequence, kind=kind, timestamp=datetime.now(UTC),
+                project_id=self.project_id,
+                operation_id=self.operation_id,
+                sequence=self._sequence,
+                kind=kind,
+                timestamp=datetime.now(UTC),
                 summary=summary,
                 progress=Progress(current=progress[0], total=progress[1]) if progress else None,
-                affected_assets=list(assets), data=data or {},
+                affected_assets=list(assets),
+                data=data or {},
             )
             # Publish under the lock so one operation's events reach the sink in order.
             self.sink.publish(event)

@@ -13,5 +13,12 @@ def get_family(type_name: str) -> Family | None:
     return FAMILIES.get(type_name)
 
 
-__all__ = ["FAMILIES", "ExtractedFile", "Family", "MaterializeOutcome", "Materialized",
-           "ScaffoldRequest", "get_family"]
+__all__ = [
+    "FAMILIES",
+    "ExtractedFile",
+    "Family",
+    "MaterializeOutcome",
+    "Materialized",
+    "ScaffoldRequest",
+    "get_family",
+]

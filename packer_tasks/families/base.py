@@ -52,10 +52,10 @@ class ScaffoldRequest:
 class Family(ABC):
     """One asset family. Subclasses set the class constants and the four pure operations."""
 
-    type_name: ClassVar[str]          # asset.json "type", e.g. "glyph_bank"
-    format: ClassVar[str]             # output.format, e.g. "GLYPH/indexed_v1"
-    bank_type: ClassVar[str]          # header bank_type, e.g. "GLYPH"
-    input_role: ClassVar[str]         # the inputs role scaffolding uses, e.g. "tiles"
+    type_name: ClassVar[str]  # asset.json "type", e.g. "glyph_bank"
+    format: ClassVar[str]  # output.format, e.g. "GLYPH/indexed_v1"
+    bank_type: ClassVar[str]  # header bank_type, e.g. "GLYPH"
+    input_role: ClassVar[str]  # the inputs role scaffolding uses, e.g. "tiles"
     input_suffixes: ClassVar[tuple[str, ...]]  # lower-case file suffixes, e.g. (".png",)
     codecs: ClassVar[tuple[str, ...]] = ("NONE",)
 
@@ -104,39 +104,64 @@ class Family(ABC):
         seen: set[int] = set()
         for art in decl.artifacts:
             if art.index in seen:
-                out.append(error(
-                    "artifact.index_duplicate",
-                    f"artifact index {art.index} is used more than once",
-                    f"give each {what} its own index 0..n-1", path=art.file))
+                out.append(
+                    error(
+                        "artifact.index_duplicate",
+                        f"artifact index {art.index} is used more than once",
+                        f"give each {what} its own index 0..n-1",
+                        path=art.file,
+                    )
+                )
             seen.add(art.index)
         expected = set(range(len(seen)))
         missing = sorted(expected - seen)
         if missing or seen - expected:
-            out.append(error(
-                "artifact.index_gap",
-                f"artifact indices must be exactly 0..{len(seen) - 1}; missing {missing}",
-                f"renumber the {what}s so indices run 0..n-1 without gaps"))
+            out.append(
+                error(
+                    "artifact.index_gap",
+                    f"artifact indices must be exactly 0..{len(seen) - 1}; missing {missing}",
+                    f"renumber the {what}s so indices run 0..n-1 without gaps",
+                )
+            )
         return out
 
     def check_capacity(self, decl: AssetDeclaration) -> list[Diagnostic]:
         count, cap = len(decl.artifacts), self.max_artifacts(decl)
         if count < self.min_artifacts:
-            return [error("artifact.none", f"a {self.type_name} needs at least "
-                          f"{self.min_artifacts} artifact", "list the files in `artifacts`")]
+            return [
+                error(
+                    "artifact.none",
+                    f"a {self.type_name} needs at least {self.min_artifacts} artifact",
+                    "list the files in `artifacts`",
+                )
+            ]
         if count > cap:
-            return [error("artifact.over_capacity",
-                          f"{count} artifacts exceed the capacity of {cap} for this "
-                          f"{self.type_name}", "split the asset or change its parameters")]
+            return [
+                error(
+                    "artifact.over_capacity",
+                    f"{count} artifacts exceed the capacity of {cap} for this {self.type_name}",
+                    "split the asset or change its parameters",
+                )
+            ]
         return []
 
     def check_codec(self, decl: AssetDeclaration) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         if decl.output.format != self.format:
-            out.append(error("output.format_mismatch",
-                             f"output.format is {decl.output.format!r}; a {self.type_name} "
-                             f"produces {self.format!r}", f'set "format": "{self.format}"'))
+            out.append(
+                error(
+                    "output.format_mismatch",
+                    f"output.format is {decl.output.format!r}; a {self.type_name} "
+                    f"produces {self.format!r}",
+                    f'set "format": "{self.format}"',
+                )
+            )
         if decl.output.codec not in self.codecs:
-            out.append(error("output.codec_unsupported",
-                             f"codec {decl.output.codec!r} is not supported",
-                             f"use one of {list(self.codecs)}"))
+            out.append(
+                error(
+                    "output.codec_unsupported",
+                    f"codec {decl.output.codec!r} is not supported",
+                    f"use one of {list(self.codecs)}",
+                )
+            )
         return out

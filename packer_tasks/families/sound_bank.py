@@ -78,6 +78,8 @@ class Pcm:
 def decode_wav(data: bytes) -> Pcm:
     """Parse RIFF/WAVE bytes and convert to mono s16le (SPEC §4.2). Raises `_WavError`."""
     reexport = "re-export the sound as a 16-bit PCM WAV"
+    if not data:
+        raise _WavError("sound.empty", "is an empty file (0 bytes)", reexport)
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise _WavError("sound.wav_unreadable", "is not a RIFF/WAVE file", reexport)
     fmt: bytes | None = None

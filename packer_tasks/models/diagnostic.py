@@ -38,25 +38,49 @@ class Diagnostic(BaseModel):
         )
 
 
-def error(code: str, message: str, hint: str = "", *, path: str | None = None,
-          fix: str | None = None) -> Diagnostic:
+def error(
+    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
+) -> Diagnostic:
     """A blocking error: the build set cannot be packed while it stands."""
-    return Diagnostic(code=code, severity=Severity.ERROR, blocking=True, message=message,
-                      hint=hint, path=path, fix=fix)
+    return Diagnostic(
+        code=code,
+        severity=Severity.ERROR,
+        blocking=True,
+        message=message,
+        hint=hint,
+        path=path,
+        fix=fix,
+    )
 
 
-def warning(code: str, message: str, hint: str = "", *, path: str | None = None,
-            fix: str | None = None) -> Diagnostic:
+def warning(
+    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
+) -> Diagnostic:
     """Advice that never blocks a build."""
-    return Diagnostic(code=code, severity=Severity.WARNING, blocking=False, message=message,
-                      hint=hint, path=path, fix=fix)
+    return Diagnostic(
+        code=code,
+        severity=Severity.WARNING,
+        blocking=False,
+        message=message,
+        hint=hint,
+        path=path,
+        fix=fix,
+    )
 
 
-def info(code: str, message: str, hint: str = "", *, path: str | None = None,
-         fix: str | None = None) -> Diagnostic:
+def info(
+    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
+) -> Diagnostic:
     """A neutral fact worth showing (e.g. an excluded asset)."""
-    return Diagnostic(code=code, severity=Severity.INFO, blocking=False, message=message,
-                      hint=hint, path=path, fix=fix)
+    return Diagnostic(
+        code=code,
+        severity=Severity.INFO,
+        blocking=False,
+        message=message,
+        hint=hint,
+        path=path,
+        fix=fix,
+    )
 
 
 def any_blocking(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> bool:

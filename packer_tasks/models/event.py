@@ -23,10 +23,15 @@ class EventKind(StrEnum):
     RUNTIME_STATE_CHANGED = "runtime_state_changed"
 
 
-TERMINAL_KINDS = frozenset({
-    EventKind.BUILD_STARTED, EventKind.BUILD_FINISHED, EventKind.PREVIEW_READY,
-    EventKind.ACTION_APPLIED, EventKind.ACTION_FAILED,
-})
+TERMINAL_KINDS = frozenset(
+    {
+        EventKind.BUILD_STARTED,
+        EventKind.BUILD_FINISHED,
+        EventKind.PREVIEW_READY,
+        EventKind.ACTION_APPLIED,
+        EventKind.ACTION_FAILED,
+    }
+)
 
 
 class Progress(BaseModel):

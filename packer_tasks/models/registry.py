@@ -52,7 +52,8 @@ class Registry(BaseModel):
     def allocate(self, asset_uuid: str, root: str, included: bool = True) -> tuple[Registry, int]:
         """Register a new root under a fresh id; the allocator moves on for good."""
         new_id = self.next_asset_id
-        entry = RegistryEntry(asset_id=new_id, asset_uuid=asset_uuid,
-                              included_in_build=included, root=root)
+        entry = RegistryEntry(
+            asset_id=new_id, asset_uuid=asset_uuid, included_in_build=included, root=root
+        )
         reg = self.with_entry(entry)
         return reg.model_copy(update={"next_asset_id": new_id + 1}), new_id

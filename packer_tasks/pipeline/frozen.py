@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cache.digests import DigestMemo, StatKey
+from cache.digests import DigestMemo, StatKey, stat_key
 from cache.keys import blake3_hex
 
 
@@ -34,7 +34,7 @@ class FrozenInputs:
     @staticmethod
     def stat_key(path: Path, label: str) -> StatKey:
         st = os.stat(path)
-        return (label, st.st_size, st.st_mtime_ns, st.st_ino)
+        return stat_key(label, st)
 
     def digest(self, path: Path, label: str) -> str:
         """The file's digest, from this run, the memo, or by reading it (kept for reuse)."""
@@ -59,7 +59,7 @@ class FrozenInputs:
         self.bytes_read += len(data)
         self.files_hashed += 1
         if st.st_size == len(data):  # the stat facts describe exactly the bytes we hashed
-            self.memo.put((label, st.st_size, st.st_mtime_ns, st.st_ino), digest)
+            self.memo.put(stat_key(label, st), digest)
         self._files[label] = FrozenFile(label, digest, data)
         return data, digest
 

@@ -55,26 +55,43 @@ def parse_declaration(data: bytes, label: str) -> tuple[AssetDeclaration | None,
     if problem is not None:
         return None, [problem]
     if not isinstance(raw, dict):
-        return None, [error("declaration.schema", f"{label} must hold a JSON object, not "
-                            f"{type(raw).__name__}", "see `prometeu-packer schema asset`")]
+        return None, [
+            error(
+                "declaration.schema",
+                f"{label} must hold a JSON object, not {type(raw).__name__}",
+                "see `prometeu-packer schema asset`",
+            )
+        ]
     version = raw.get("schema_version")
     if version != ASSET_SCHEMA_VERSION:
-        return None, [error("declaration.schema_version_unsupported",
-                            f"{label} has schema_version {version!r}; this packer reads "
-                            f"version {ASSET_SCHEMA_VERSION}",
-                            "set schema_version to 1 or use a packer that knows this version; "
-                            "nothing is migrated automatically")]
+        return None, [
+            error(
+                "declaration.schema_version_unsupported",
+                f"{label} has schema_version {version!r}; this packer reads "
+                f"version {ASSET_SCHEMA_VERSION}",
+                "set schema_version to 1 or use a packer that knows this version; "
+                "nothing is migrated automatically",
+            )
+        ]
     try:
         decl = AssetDeclaration.model_validate(raw, strict=True)
     except ValidationError as exc:
-        return None, [error("declaration.schema", f"{label} does not match the asset schema: "
-                            f"{describe_validation(exc)}",
-                            "fix the listed fields (see `prometeu-packer schema asset`)")]
+        return None, [
+            error(
+                "declaration.schema",
+                f"{label} does not match the asset schema: {describe_validation(exc)}",
+                "fix the listed fields (see `prometeu-packer schema asset`)",
+            )
+        ]
     out: list[Diagnostic] = []
     if not _is_uuid4(decl.asset_uuid):
-        out.append(error("declaration.uuid_invalid", f"asset_uuid {decl.asset_uuid!r} in "
-                         f"{label} is not a UUID4", "use a UUID4 string such as the ones "
-                         "`prometeu-packer new` writes"))
+        out.append(
+            error(
+                "declaration.uuid_invalid",
+                f"asset_uuid {decl.asset_uuid!r} in {label} is not a UUID4",
+                "use a UUID4 string such as the ones `prometeu-packer new` writes",
+            )
+        )
     return decl, out
 
 
@@ -92,19 +109,33 @@ def declaration_problems(decl: AssetDeclaration) -> list[Diagnostic]:
     if family is None:
         from ..families import FAMILIES
 
-        out.append(error("declaration.unknown_family", f"asset type {decl.type!r} is not a "
-                         "known family", f"use one of {sorted(FAMILIES)}"))
+        out.append(
+            error(
+                "declaration.unknown_family",
+                f"asset type {decl.type!r} is not a known family",
+                f"use one of {sorted(FAMILIES)}",
+            )
+        )
     declared = set(decl.input_files())
     for art in decl.artifacts:
         if art.file not in declared:
-            out.append(error("artifact.file_not_declared",
-                             f"artifact {art.index} uses {art.file!r}, which is not listed in "
-                             "inputs", "add the file to an inputs role or fix the name",
-                             path=art.file))
+            out.append(
+                error(
+                    "artifact.file_not_declared",
+                    f"artifact {art.index} uses {art.file!r}, which is not listed in inputs",
+                    "add the file to an inputs role or fix the name",
+                    path=art.file,
+                )
+            )
     where = find_float(decl.output.metadata)
     if where is not None:
-        out.append(error("metadata.float", f"output.metadata{where} is a float; the runtime "
-                         "header holds integers only", "use an integer value"))
+        out.append(
+            error(
+                "metadata.float",
+                f"output.metadata{where} is a float; the runtime header holds integers only",
+                "use an integer value",
+            )
+        )
     if family is not None:
         out.extend(family.check_declaration(decl))
     return out
@@ -121,20 +152,48 @@ def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
     try:
         st = decl_path.stat()
         if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or stream forever
-            return LoadedAsset(root, None, (error(
-                "declaration.unreadable", f"{label} is not a regular file",
-                f"make {ASSET_FILE} a plain JSON file"),), (), 0)
+            return LoadedAsset(
+                root,
+                None,
+                (
+                    error(
+                        "declaration.unreadable",
+                        f"{label} is not a regular file",
+                        f"make {ASSET_FILE} a plain JSON file",
+                    ),
+                ),
+                (),
+                0,
+            )
         data = decl_path.read_bytes()
     except FileNotFoundError:
         code = "asset.root_missing" if not root_dir.exists() else "declaration.missing"
-        msg = (f"asset root {root!r} does not exist" if code == "asset.root_missing"
-               else f"{label} does not exist")
-        return LoadedAsset(root, None, (error(code, msg, "restore the folder, or `relocate` / "
-                                              "`remove` the registry entry"),), (), 0)
+        msg = (
+            f"asset root {root!r} does not exist"
+            if code == "asset.root_missing"
+            else f"{label} does not exist"
+        )
+        return LoadedAsset(
+            root,
+            None,
+            (error(code, msg, "restore the folder, or `relocate` / `remove` the registry entry"),),
+            (),
+            0,
+        )
     except OSError as exc:
-        return LoadedAsset(root, None, (error("declaration.unreadable", f"{label} cannot be "
-                                              f"read: {exc.strerror}", "check permissions"),),
-                           (), 0)
+        return LoadedAsset(
+            root,
+            None,
+            (
+                error(
+                    "declaration.unreadable",
+                    f"{label} cannot be read: {exc.strerror}",
+                    "check permissions",
+                ),
+            ),
+            (),
+            0,
+        )
     decl, diags = parse_declaration(data, label)
     if decl is None:
         return LoadedAsset(root, None, tuple(diags), (), st.st_mtime_ns)
@@ -154,16 +213,34 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            out.append(error("input.missing", f"input {rel!r} does not exist",
-                             "add the file or remove it from inputs", path=rel))
+            out.append(
+                error(
+                    "input.missing",
+                    f"input {rel!r} does not exist",
+                    "add the file or remove it from inputs",
+                    path=rel,
+                )
+            )
             continue
         except OSError as exc:
-            out.append(error("input.unreadable", f"input {rel!r} cannot be read: "
-                             f"{exc.strerror}", "check permissions", path=rel))
+            out.append(
+                error(
+                    "input.unreadable",
+                    f"input {rel!r} cannot be read: {exc.strerror}",
+                    "check permissions",
+                    path=rel,
+                )
+            )
             continue
         if not stat.S_ISREG(st.st_mode):
-            out.append(error("input.not_a_file", f"input {rel!r} is not a regular file",
-                             "point inputs at files, not folders", path=rel))
+            out.append(
+                error(
+                    "input.not_a_file",
+                    f"input {rel!r} is not a regular file",
+                    "point inputs at files, not folders",
+                    path=rel,
+                )
+            )
             continue
         facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns))
     return facts, out

@@ -94,16 +94,22 @@ def _release(fd: int) -> None:
     os.close(fd)
 
 
-def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
-    if mode == fcntl.LOCK_EX:
+def _open_lock(lock_path: Path) -> int:
+    """The lock file, created if we may; on a read-only checkout, the file read-only or
+    its folder (flock works on any open descriptor), so packing into a writable build/
+    still works."""
+    try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    else:
-        fd = (
-            os.open(lock_path, os.O_RDONLY)
-            if lock_path.exists()
-            else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        )
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        try:
+            return os.open(lock_path, os.O_RDONLY)
+        except OSError:
+            return os.open(lock_path.parent, os.O_RDONLY)
+
+
+def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
+    fd = _open_lock(lock_path)
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:

@@ -12,24 +12,49 @@ from ..models.diagnostic import Diagnostic, error
 def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     """Lexical check of a root-relative POSIX path; None when it is acceptable."""
     if rel == "" or rel.strip() != rel:
-        return error("path.invalid", f"{what} {rel!r} is empty or has surrounding spaces",
-                     "use a plain relative path", path=rel)
+        return error(
+            "path.invalid",
+            f"{what} {rel!r} is empty or has surrounding spaces",
+            "use a plain relative path",
+            path=rel,
+        )
     if any(ord(c) < 0x20 or c == "\x7f" for c in rel):
-        return error("path.invalid", f"{what} {rel!r} contains a control character",
-                     "use a plain file name without control characters", path=rel)
+        return error(
+            "path.invalid",
+            f"{what} {rel!r} contains a control character",
+            "use a plain file name without control characters",
+            path=rel,
+        )
     if "\\" in rel:
-        return error("path.backslash", f"{what} {rel!r} uses backslashes",
-                     "use forward slashes ('/') in paths", path=rel, fix="normalize_separators")
+        return error(
+            "path.backslash",
+            f"{what} {rel!r} uses backslashes",
+            "use forward slashes ('/') in paths",
+            path=rel,
+            fix="normalize_separators",
+        )
     if rel.startswith("/") or PurePosixPath(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
-        return error("path.absolute", f"{what} {rel!r} is absolute",
-                     "paths are relative to the asset root", path=rel)
+        return error(
+            "path.absolute",
+            f"{what} {rel!r} is absolute",
+            "paths are relative to the asset root",
+            path=rel,
+        )
     parts = rel.split("/")
     if ".." in parts:
-        return error("path.escapes_root", f"{what} {rel!r} uses '..' to leave its root",
-                     "keep every file inside the asset root folder", path=rel)
+        return error(
+            "path.escapes_root",
+            f"{what} {rel!r} uses '..' to leave its root",
+            "keep every file inside the asset root folder",
+            path=rel,
+        )
     if any(p in ("", ".") for p in parts):
-        return error("path.not_normalized", f"{what} {rel!r} is not normalized",
-                     f"write it as {posixpath.normpath(rel)!r}", path=rel)
+        return error(
+            "path.not_normalized",
+            f"{what} {rel!r} is not normalized",
+            f"write it as {posixpath.normpath(rel)!r}",
+            path=rel,
+        )
     return None
 
 
@@ -43,13 +68,19 @@ def resolve_inside(base: Path, rel: str, what: str) -> tuple[Path | None, Diagno
         real_base = os.path.realpath(base)
         real = os.path.realpath(candidate)
     except (OSError, ValueError) as exc:
-        return None, error("path.invalid", f"{what} {rel!r} cannot be resolved: {exc}",
-                           "use a plain relative path", path=rel)
+        return None, error(
+            "path.invalid",
+            f"{what} {rel!r} cannot be resolved: {exc}",
+            "use a plain relative path",
+            path=rel,
+        )
     if os.path.commonpath([real_base, real]) != real_base:
-        return None, error("path.symlink_escapes",
-                           f"{what} {rel!r} is a link that resolves outside the asset root",
-                           "copy the file into the asset root instead of linking to it",
-                           path=rel)
+        return None, error(
+            "path.symlink_escapes",
+            f"{what} {rel!r} is a link that resolves outside the asset root",
+            "copy the file into the asset root instead of linking to it",
+            path=rel,
+        )
     return candidate, None
 
 
@@ -57,5 +88,5 @@ def normalize_root(text: str) -> str:
     """Normalize a user-typed asset root (CLI) to the registry spelling."""
     cleaned = text.replace("\\", "/").strip().strip("/")
     if cleaned.startswith("assets/"):
-        cleaned = cleaned[len("assets/"):]
+        cleaned = cleaned[len("assets/") :]
     return posixpath.normpath(cleaned) if cleaned else cleaned

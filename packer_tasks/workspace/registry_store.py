@@ -55,28 +55,38 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, error(f"{code_prefix}.invalid_json",
-                           f"{label} is not UTF-8 text (byte {exc.start})",
-                           "save the file as UTF-8 JSON")
+        return None, error(
+            f"{code_prefix}.invalid_json",
+            f"{label} is not UTF-8 text (byte {exc.start})",
+            "save the file as UTF-8 JSON",
+        )
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # can it be written back?
     except json.JSONDecodeError as exc:
-        return None, error(f"{code_prefix}.invalid_json",
-                           f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                           f"column {exc.colno}", "fix the JSON syntax at that position")
+        return None, error(
+            f"{code_prefix}.invalid_json",
+            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            "fix the JSON syntax at that position",
+        )
     except RecursionError:
-        return None, error(f"{code_prefix}.invalid_json",
-                           f"{label} nests arrays or objects too deeply to be read",
-                           "flatten the file; a packer file never needs that much nesting")
+        return None, error(
+            f"{code_prefix}.invalid_json",
+            f"{label} nests arrays or objects too deeply to be read",
+            "flatten the file; a packer file never needs that much nesting",
+        )
     except UnicodeEncodeError:  # "\\udfff": a lone surrogate escape is not text
-        return None, error(f"{code_prefix}.invalid_json",
-                           f"{label} holds a \\u escape of a lone UTF-16 surrogate, which is "
-                           "not a character", "remove the \\uD800-\\uDFFF escape")
+        return None, error(
+            f"{code_prefix}.invalid_json",
+            f"{label} holds a \\u escape of a lone UTF-16 surrogate, which is not a character",
+            "remove the \\uD800-\\uDFFF escape",
+        )
     except ValueError as exc:  # e.g. an integer literal longer than Python's digit limit
-        return None, error(f"{code_prefix}.invalid_json",
-                           f"{label} holds a value that cannot be read: {exc}",
-                           "fix the value; packer files hold only small integers and text")
+        return None, error(
+            f"{code_prefix}.invalid_json",
+            f"{label} holds a value that cannot be read: {exc}",
+            "fix the value; packer files hold only small integers and text",
+        )
     return value, None
 
 
@@ -84,30 +94,53 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
     """Parse the registry; structural defects come back as blocking diagnostics."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block every command
-            return None, [error("registry.unreadable", f"{REGISTRY_LABEL} is not a regular "
-                                "file", "make it a plain JSON file")]
+            return None, [
+                error(
+                    "registry.unreadable",
+                    f"{REGISTRY_LABEL} is not a regular file",
+                    "make it a plain JSON file",
+                )
+            ]
         data = path.read_bytes()
     except FileNotFoundError:
-        return None, [error("registry.missing", f"{REGISTRY_LABEL} does not exist",
-                            "run `prometeu-packer init` in the project folder")]
+        return None, [
+            error(
+                "registry.missing",
+                f"{REGISTRY_LABEL} does not exist",
+                "run `prometeu-packer init` in the project folder",
+            )
+        ]
     except OSError as exc:
-        return None, [error("registry.unreadable", f"{REGISTRY_LABEL} cannot be read: "
-                            f"{exc.strerror}", "check the file's permissions")]
+        return None, [
+            error(
+                "registry.unreadable",
+                f"{REGISTRY_LABEL} cannot be read: {exc.strerror}",
+                "check the file's permissions",
+            )
+        ]
     raw, problem = parse_json_bytes(data, REGISTRY_LABEL, "registry")
     if problem is not None:
         return None, [problem]
     if isinstance(raw, dict) and raw.get("schema_version") != REGISTRY_SCHEMA_VERSION:
-        return None, [error("registry.schema_version_unsupported",
-                            f"{REGISTRY_LABEL} has schema_version "
-                            f"{raw.get('schema_version')!r}; this packer reads version "
-                            f"{REGISTRY_SCHEMA_VERSION}",
-                            "use a packer that knows this version; nothing was migrated")]
+        return None, [
+            error(
+                "registry.schema_version_unsupported",
+                f"{REGISTRY_LABEL} has schema_version "
+                f"{raw.get('schema_version')!r}; this packer reads version "
+                f"{REGISTRY_SCHEMA_VERSION}",
+                "use a packer that knows this version; nothing was migrated",
+            )
+        ]
     try:
         registry = Registry.model_validate(raw, strict=True)
     except ValidationError as exc:
-        return None, [error("registry.schema", f"{REGISTRY_LABEL} does not match the "
-                            f"registry schema: {describe_validation(exc)}",
-                            "fix the listed fields (see `prometeu-packer schema registry`)")]
+        return None, [
+            error(
+                "registry.schema",
+                f"{REGISTRY_LABEL} does not match the registry schema: {describe_validation(exc)}",
+                "fix the listed fields (see `prometeu-packer schema registry`)",
+            )
+        ]
     diagnostics = registry_problems(registry)
     if data != registry_bytes(registry):
         diagnostics.append(_not_canonical())
@@ -117,11 +150,13 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
 def _not_canonical() -> Diagnostic:
     from ..models.diagnostic import warning
 
-    return warning("registry.not_canonical",
-                   f"{REGISTRY_LABEL} is not in canonical form (sorted keys, 2-space indent, "
-                   "entries by asset_id, trailing newline)",
-                   "run `prometeu-packer doctor --fix --yes` to rewrite it canonically",
-                   fix="canonicalize_registry")
+    return warning(
+        "registry.not_canonical",
+        f"{REGISTRY_LABEL} is not in canonical form (sorted keys, 2-space indent, "
+        "entries by asset_id, trailing newline)",
+        "run `prometeu-packer doctor --fix --yes` to rewrite it canonically",
+        fix="canonicalize_registry",
+    )
 
 
 def registry_problems(registry: Registry) -> list[Diagnostic]:
@@ -132,28 +167,43 @@ def registry_problems(registry: Registry) -> list[Diagnostic]:
     seen_uuids: dict[str, int] = {}
     for e in registry.assets:
         if e.asset_id in seen_ids:
-            out.append(error("registry.duplicate_id", f"asset_id {e.asset_id} appears twice in "
-                             f"{REGISTRY_LABEL}", "give each entry its own id"))
+            out.append(
+                error(
+                    "registry.duplicate_id",
+                    f"asset_id {e.asset_id} appears twice in {REGISTRY_LABEL}",
+                    "give each entry its own id",
+                )
+            )
         seen_ids.add(e.asset_id)
         # An invalid root is reported on the asset itself by the snapshot.
         if e.root in seen_roots:
-            out.append(error("registry.duplicate_root",
-                             f"root {e.root!r} is registered twice (asset_id "
-                             f"{seen_roots[e.root]} and {e.asset_id})",
-                             "remove one of the entries with `prometeu-packer remove`")
-                       .located(e.asset_id, e.root))
+            out.append(
+                error(
+                    "registry.duplicate_root",
+                    f"root {e.root!r} is registered twice (asset_id "
+                    f"{seen_roots[e.root]} and {e.asset_id})",
+                    "remove one of the entries with `prometeu-packer remove`",
+                ).located(e.asset_id, e.root)
+            )
         seen_roots.setdefault(e.root, e.asset_id)
         if e.asset_uuid in seen_uuids:
-            out.append(error("registry.duplicate_uuid",
-                             f"asset_uuid {e.asset_uuid} is registered twice (asset_id "
-                             f"{seen_uuids[e.asset_uuid]} and {e.asset_id})",
-                             "one of the roots is a copy: give the copy a new asset_uuid")
-                       .located(e.asset_id, e.root))
+            out.append(
+                error(
+                    "registry.duplicate_uuid",
+                    f"asset_uuid {e.asset_uuid} is registered twice (asset_id "
+                    f"{seen_uuids[e.asset_uuid]} and {e.asset_id})",
+                    "one of the roots is a copy: give the copy a new asset_uuid",
+                ).located(e.asset_id, e.root)
+            )
         seen_uuids.setdefault(e.asset_uuid, e.asset_id)
         if e.asset_id >= registry.next_asset_id:
-            out.append(error("registry.allocator_behind",
-                             f"next_asset_id {registry.next_asset_id} is not above asset_id "
-                             f"{e.asset_id}; a new registration could reuse an id",
-                             "set next_asset_id above every id ever issued",
-                             fix="advance_allocator").located(e.asset_id, e.root))
+            out.append(
+                error(
+                    "registry.allocator_behind",
+                    f"next_asset_id {registry.next_asset_id} is not above asset_id "
+                    f"{e.asset_id}; a new registration could reuse an id",
+                    "set next_asset_id above every id ever issued",
+                    fix="advance_allocator",
+                ).located(e.asset_id, e.root)
+            )
     return out

@@ -69,24 +69,36 @@ def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
         for entry in registry.assets:
             bad_root = relative_path_problem(entry.root, "registry root")
             if bad_root is not None:  # e.g. '../x': never read files outside assets/
-                loaded = LoadedAsset(entry.root, None, (bad_root.model_copy(
-                    update={"code": "registry.root_invalid"}),), (), 0)
+                loaded = LoadedAsset(
+                    entry.root,
+                    None,
+                    (bad_root.model_copy(update={"code": "registry.root_invalid"}),),
+                    (),
+                    0,
+                )
                 registered.append(RegisteredAsset(entry, _check_identity(entry, loaded)))
                 continue
             loaded = load_asset(project.assets_dir, entry.root)
             loaded = _check_identity(entry, loaded)
             registered.append(RegisteredAsset(entry, loaded))
-            fp.append((f"{entry.root}/{ASSET_FILE}", *_stat_key(
-                project.root_dir(entry.root) / ASSET_FILE)))
+            fp.append(
+                (
+                    f"{entry.root}/{ASSET_FILE}",
+                    *_stat_key(project.root_dir(entry.root) / ASSET_FILE),
+                )
+            )
             fp.extend((f"{entry.root}/{f.rel}", f.size, f.mtime_ns) for f in loaded.inputs)
     unregistered: tuple[LoadedAsset, ...] | None = None
     if scan:
         known = {a.entry.root for a in registered}
-        unregistered = tuple(load_asset(project.assets_dir, root)
-                             for root in find_asset_roots(project.assets_dir)
-                             if root not in known)
-    return WorkspaceSnapshot(project, registry, tuple(reg_diags), tuple(registered),
-                             unregistered, tuple(fp))
+        unregistered = tuple(
+            load_asset(project.assets_dir, root)
+            for root in find_asset_roots(project.assets_dir)
+            if root not in known
+        )
+    return WorkspaceSnapshot(
+        project, registry, tuple(reg_diags), tuple(registered), unregistered, tuple(fp)
+    )
 
 
 def _check_identity(entry: RegistryEntry, loaded: LoadedAsset) -> LoadedAsset:
@@ -94,22 +106,29 @@ def _check_identity(entry: RegistryEntry, loaded: LoadedAsset) -> LoadedAsset:
     diags = [d.located(entry.asset_id, entry.root) for d in loaded.diagnostics]
     decl = loaded.declaration
     if decl is not None and decl.asset_uuid != entry.asset_uuid:
-        diags.append(error("asset.uuid_mismatch",
-                           f"asset.json of {entry.root!r} has asset_uuid {decl.asset_uuid}, "
-                           f"but the registry holds {entry.asset_uuid} for asset_id "
-                           f"{entry.asset_id}",
-                           "restore the original asset.json, or remove and re-register the "
-                           "asset if it really is a different one").located(entry.asset_id,
-                                                                           entry.root))
-    return LoadedAsset(loaded.root, loaded.declaration, tuple(diags), loaded.inputs,
-                       loaded.declaration_mtime_ns)
+        diags.append(
+            error(
+                "asset.uuid_mismatch",
+                f"asset.json of {entry.root!r} has asset_uuid {decl.asset_uuid}, "
+                f"but the registry holds {entry.asset_uuid} for asset_id "
+                f"{entry.asset_id}",
+                "restore the original asset.json, or remove and re-register the "
+                "asset if it really is a different one",
+            ).located(entry.asset_id, entry.root)
+        )
+    return LoadedAsset(
+        loaded.root, loaded.declaration, tuple(diags), loaded.inputs, loaded.declaration_mtime_ns
+    )
 
 
 def current_fingerprint(project: Project, snapshot: WorkspaceSnapshot) -> Fingerprint:
     """Re-stat exactly what the snapshot was built from."""
     out: list[tuple[str, int, int]] = []
     for name, _size, _mtime in snapshot.fingerprint:
-        path = (project.registry_path if name == "index.json"
-                else project.assets_dir.joinpath(*name.split("/")))
+        path = (
+            project.registry_path
+            if name == "index.json"
+            else project.assets_dir.joinpath(*name.split("/"))
+        )
         out.append((name, *_stat_key(path)))
     return tuple(out)
