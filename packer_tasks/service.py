@@ -541,6 +541,9 @@ class PackerService:
             entry = self._resolve(registry, ref)
             problems: list[Diagnostic] = []
             bad = relative_path_problem(new_root, "new root")
+            bad_src = relative_path_problem(entry.root, "registry root")
+            if bad_src is not None:  # never pull a folder from outside assets/ into it
+                problems.append(bad_src.model_copy(update={"code": "registry.root_invalid"}))
             if bad is not None:
                 problems.append(bad)
             src = self.project.root_dir(entry.root)

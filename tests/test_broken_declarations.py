@@ -520,11 +520,6 @@ def test_delete_files_never_reaches_outside_assets(tmp_path: Path) -> None:
     assert precious.read_bytes() == b"not an asset"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.relocate_asset moves root_dir(entry.root) without checking the root: "
-    "'../elsewhere' pulls a folder from outside assets/ into it",
-)
 def test_relocate_never_moves_a_folder_from_outside_assets(tmp_path: Path) -> None:
     project = escaping_root_project(tmp_path)
     precious = project / "elsewhere" / "precious.txt"

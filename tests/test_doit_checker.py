@@ -80,6 +80,9 @@ def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
     project = copy_project(STARTER, tmp_path / "starter")
     for name in PACKER_ENV:
         monkeypatch.delenv(name, raising=False)
+    # The files were written a moment ago; the racy-mtime guard (tested on its own below)
+    # would make the next run re-check them once. Counting hashes wants it out of the way.
+    monkeypatch.setattr("cache.digests.RACY_NS", 0)
     monkeypatch.chdir(project)
     counter = HashCounter(_inputs(project))
     real_file = cache.keys.blake3_file
@@ -206,3 +209,26 @@ def test_touch_does_not_rebuild_but_same_size_new_content_does(tmp_path: Path) -
     clean = copy_project(project, tmp_path / "clean")
     assert run_doit(clean).counts()["misses"] == 5
     assert build_bytes(clean) == after
+
+
+def test_racily_fresh_digests_are_not_remembered(tmp_path: Path) -> None:
+    """git's racily-clean rule: a digest of a file modified in the last 2 s stays in this
+    run's memory only, so a same-size rewrite within one timestamp tick is seen next run."""
+    import time
+
+    from cache.digests import DigestMemo, stat_key
+
+    f = tmp_path / "tile.png"
+    f.write_bytes(b"x" * 10)
+    memo = DigestMemo(tmp_path / "memo")
+    memo.put(stat_key("tile.png", os.stat(f)), "a" * 64)
+    memo.close()
+    again = DigestMemo(tmp_path / "memo")
+    assert again.get(stat_key("tile.png", os.stat(f))) is None
+    old = time.time_ns() - 10_000_000_000
+    os.utime(f, ns=(old, old))
+    st = os.stat(f)
+    settled = ("tile.png", st.st_size, st.st_mtime_ns, old, st.st_ino)  # as if ctime were old
+    again.put(settled, "b" * 64)
+    again.close()
+    assert DigestMemo(tmp_path / "memo").get(settled) == "b" * 64

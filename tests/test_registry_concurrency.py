@@ -1,7 +1,8 @@
 """Registry writes from many processes at once (SPEC §3, §9): the write lane serializes them.
 
-Every process is a real `python -m packer_tasks` started before any of them finishes; the
-registry must end up with every entry, distinct ids, a persisted allocator, canonical bytes.
+Every process is a separate interpreter running the packer CLI (`python -m packer_tasks`, or
+its `main` behind a start barrier so the writes really overlap); the registry must end up
+with every entry, distinct ids, a persisted allocator and canonical bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ ready, go, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 open(os.path.join(ready, str(os.getpid())), "w").close()
 deadline = time.monotonic() + 60
 while not os.path.exists(go) and time.monotonic() < deadline:
-    time.sleep(0.0005)
+    time.sleep(0.001)
 main(args)
 """
 
@@ -165,14 +166,18 @@ def test_ten_concurrent_new(tmp_path: Path) -> None:
         ],
         cwd=game,
     )
+    reported = {}
     for (rc, out, err), root in zip(results, roots, strict=True):
         assert rc == 0, f"new {root}: exit {rc}\n{out}\n{err}"
         assert "Traceback" not in out + err
+        [ref] = json.loads(out)["affected_assets"]
+        reported[ref["root"]] = ref["asset_id"]
 
     reg = load_registry(game)
     assert reg["next_asset_id"] == 11
-    assert sorted(e["asset_id"] for e in reg["assets"]) == list(range(1, 11))
-    assert sorted(e["root"] for e in reg["assets"]) == sorted(roots)
+    assert {e["root"]: e["asset_id"] for e in reg["assets"]} == reported
+    assert sorted(reported.values()) == list(range(1, 11))
+    assert sorted(reported) == sorted(roots)
     uuids = set()
     for e in reg["assets"]:
         folder = game / "assets" / e["root"]

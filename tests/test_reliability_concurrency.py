@@ -256,6 +256,9 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
                     check_details(service, rng)
                 reads.append(1)
                 count("concurrency.thread_reads")
+                # Readers pause too: back-to-back readers starve the writer (see
+                # test_a_writer_is_not_starved_by_continuous_readers).
+                time.sleep(rng.uniform(0.002, 0.012))
 
         return body
 
@@ -278,3 +281,41 @@ def test_readers_never_see_a_half_applied_write(tmp_path: Path) -> None:
             assert rows[e.asset_id].root == e.root
             assert rows[e.asset_id].included_in_build == e.included_in_build
         assert service.pack_summary().total == len(final.build_set())
+
+
+def test_a_writer_is_not_starved_by_continuous_readers(tmp_path: Path) -> None:
+    """An editor polling `list_assets()` from two threads must not lock writers out: each
+    write gets the lane within seconds (15 s, the lane timeout here), not never."""
+    game = tmp_path / "game"
+    build_project(game, glyphs=3, tiles=2, sounds=1, wav_frames=256)
+    writer = service_for(game, lane_timeout=15.0)
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def poll() -> None:
+        reader = service_for(game)
+        try:
+            while not stop.is_set():
+                assert reader.list_assets().status.value == "success"
+                count("concurrency.starvation_reads")
+        except BaseException:
+            errors.append(traceback.format_exc())
+
+    readers = [threading.Thread(target=poll) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        for k in range(6):
+            t0 = time.monotonic()
+            res = (
+                writer.exclude_asset_from_build if k % 2 == 0 else writer.include_asset_in_build
+            )(1)
+            count("concurrency.starvation_writes")
+            assert res.status.value == "success", (
+                f"write {k} starved by readers for {time.monotonic() - t0:.1f}s: {res.summary}"
+            )
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(timeout=60)
+    assert not errors, "\n".join(errors)

@@ -380,7 +380,7 @@ def test_read_only_project_still_reads(tmp_path: Path, history: str) -> None:
             assert_clean_exit(run, f"{argv} on a read-only project")
             assert run.exit == 0 and run.json()["status"] == "success", (argv, run.stdout)
         # Writes fail cleanly: a diagnostic, exit 1, never an internal error.
-        for argv in (("exclude", "1"), ("pack",), ("register", "gfx/bank_0")):
+        for argv in (("relocate", "2", "moved/x", "--yes"), ("pack",), ("register", "gfx/bank_0")):
             run = z.run([*argv, "--json"], game)
             count("disk.readonly_project_write")
             assert_clean_exit(run, f"{argv} on a read-only project")

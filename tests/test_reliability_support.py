@@ -26,7 +26,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -531,25 +531,6 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
             if p.is_file():
                 out[p.relative_to(folder).as_posix()] = p.read_bytes()
     return out
-
-
-@contextlib.contextmanager
-def deadline_alarm(seconds: int) -> Iterator[None]:
-    """Fail (instead of hanging CI) when a block runs far longer than it should."""
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds}s")
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 # ------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
 from ..artifact.companions import OUTPUT_NAMES, companion_files
-from ..artifact.staging import publish, recover, stage
+from ..artifact.staging import RecoveryReport, publish, recover, stage
 from ..artifact.writer import PackEntry, build_header, write_assets_pa
 from ..canonical_json import FloatNotAllowed
 from ..events.sink import OperationEmitter
@@ -107,7 +107,11 @@ def run_pack(
     """The whole pack; the caller holds the write lane. `announce=False` when the caller
     (a build system run) already published build_started for this operation."""
     t0 = time.monotonic()
-    recovery = recover(project.build_dir)
+    try:
+        recovery = recover(project.build_dir)
+        recovery_error: OSError | None = None
+    except OSError as exc:  # e.g. a read-only build/: report it, never crash
+        recovery, recovery_error = RecoveryReport([], []), exc
     if announce:
         em.emit(
             EventKind.BUILD_STARTED,
@@ -118,8 +122,19 @@ def run_pack(
                 "rolled_back": recovery.rolled_back,
             },
         )
-    snap = runtime_snapshot or _snapshot(project)
-    result = _pack(project, snap, session, em)
+    if recovery_error is not None:
+        diag = error(
+            "build.promotion_failed",
+            "an interrupted build in build/.staging could not be finished: "
+            f"{recovery_error.strerror or recovery_error}",
+            "make build/ writable and run any packer command; nothing else was changed",
+        )
+        result = _result(
+            em, Status.FAILED, diag.message, [diag], failure_stage=PackFailureStage.PROMOTION
+        )
+    else:
+        snap = runtime_snapshot or _snapshot(project)
+        result = _pack(project, snap, session, em)
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
