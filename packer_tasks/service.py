@@ -58,7 +58,7 @@ from .pipeline.session import BuildSession
 from .runtime import ProjectRuntime
 from .workspace import journal
 from .workspace.atomic import write_atomic
-from .workspace.declarations import LoadedAsset, load_asset, parse_declaration
+from .workspace.declarations import LoadedAsset, load_asset
 from .workspace.lane import LaneBusy, read_lane, write_lane
 from .workspace.paths import normalize_root, relative_path_problem
 from .workspace.project import Project
@@ -417,22 +417,11 @@ class PackerService:
             bad = relative_path_problem(root, "asset root")
             if bad is not None:
                 raise OperationError([bad])
-            decl_path = self.project.root_dir(root) / ASSET_FILE
-            try:
-                data = decl_path.read_bytes()
-            except OSError:
-                raise OperationError(
-                    [
-                        error(
-                            "declaration.missing",
-                            f"assets/{root}/{ASSET_FILE} does not exist",
-                            "create the asset with `prometeu-packer new`",
-                        )
-                    ]
-                ) from None
-            decl, diags = parse_declaration(data, f"{root}/{ASSET_FILE}")
+            # The same safe read as every other load: no escaping links, no FIFOs.
+            found = load_asset(self.project.assets_dir, root)
+            decl = found.declaration
             if decl is None:
-                raise OperationError(diags)
+                raise OperationError([d for d in found.diagnostics if d.blocking])
             if registry.by_root(root) is not None:
                 raise OperationError(
                     [
@@ -758,7 +747,11 @@ class PackerService:
         entry = found.entry if found else None
         if found is not None:
             loaded = found.loaded
-        elif isinstance(key, str) and (self.project.root_dir(key) / ASSET_FILE).exists():
+        elif (
+            isinstance(key, str)
+            and relative_path_problem(key, "asset root") is None
+            and (self.project.root_dir(key) / ASSET_FILE).exists()
+        ):
             loaded = load_asset(self.project.assets_dir, key)
         else:
             diag = error(

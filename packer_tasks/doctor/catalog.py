@@ -131,7 +131,12 @@ _TABLE: list[tuple[str, Severity, CodeKind, str] | tuple[str, Severity, CodeKind
     ("output.codec_unsupported", _E, _S, "output.codec is not one the family supports"),
     ("metadata.float", _E, _S, "runtime metadata holds a float; the header allows integers"),
     # -- paths and inputs -------------------------------------------------------------------
-    ("path.invalid", _E, _S, "a declared path is empty or has surrounding spaces"),
+    (
+        "path.invalid",
+        _E,
+        _S,
+        "a path is empty, padded, has control characters, or cannot be resolved",
+    ),
     (
         "path.backslash",
         _E,

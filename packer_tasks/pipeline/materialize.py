@@ -61,10 +61,22 @@ class MaterializeReport:
 def key_material(decl: AssetDeclaration, digests: dict[str, str]) -> dict[str, Any]:
     family = get_family(decl.type)
     assert family is not None
-    material = family.key_material(decl)
+    material: dict[str, Any] = _spell_floats(family.key_material(decl))
     material["packer_format_version"] = PAYLOAD_FORMAT_VERSION
     material["artifacts"] = [{**a, "blake3": digests[a["file"]]} for a in material["artifacts"]]
     return material
+
+
+def _spell_floats(value: Any) -> Any:
+    """Floats may appear in tooling-only pipeline data; keys spell them as tagged strings
+    (Python's shortest round-trip repr) so the key recipe itself stays float-free."""
+    if isinstance(value, float):
+        return {"$float": repr(value)}
+    if isinstance(value, dict):
+        return {k: _spell_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_spell_floats(v) for v in value]
+    return value
 
 
 class Materializer:

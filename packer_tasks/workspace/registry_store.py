@@ -50,6 +50,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
+MAX_NESTING = 64  # far beyond any packer file; deeper input would only exhaust recursion
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep arrays/objects nest (iterative, so hostile input cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
 def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Diagnostic | None]:
     """Decode UTF-8 JSON, turning every defect into one diagnostic with line and column."""
     try:
@@ -63,6 +78,8 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # can it be written back?
+        if nesting_depth(value) > MAX_NESTING:
+            raise RecursionError
     except json.JSONDecodeError as exc:
         return None, error(
             f"{code_prefix}.invalid_json",
