@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +300,7 @@ def test_damaged_digest_memo_is_replaced(
     work = copy_project(project, tmp_path / "work", keep=[".prometeu-cache"])
     memo = work / "assets" / ".prometeu" / ".digests.sqlite"
     memo.write_bytes(b"not a database at all " * 300)
+    time.sleep(2.1)  # let the copied files age past the racy window, so digests persist
     run = run_doit(work)
     assert run.counts() == ALL_HITS, run.output
     assert build_bytes(work) == reference

@@ -8,13 +8,17 @@ depends on the registry and on everything, and writes build/ through the service
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from doit.exceptions import TaskFailed
+from doit.task import UptodateCalculator
 from doit.tools import config_changed
+
+from cache.keys import blake3_hex
 
 from ..artifact.companions import OUTPUT_NAMES
 from ..cli.render import diagnostic_line
@@ -81,7 +85,9 @@ def assemble_action() -> dict[str, Any] | TaskFailed:
     with run.service.lane():
         from ..pipeline.pack import run_pack
 
-        result = run.result = run_pack(run.project, run.session, run.emitter, announce=False)
+        result = run.result = run_pack(
+            run.project, run.session, run.emitter, run.snapshot, announce=False
+        )
     if run.is_worker:
         run.session.memo.flush()
     if result.status.value != "success":
@@ -112,11 +118,13 @@ def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[di
         return
     snap = run.snapshot
     names: list[str] = []
+    # assemble depends on the registry and the declarations (names, preload) directly, and
+    # on the inputs only through the asset tasks' cache keys: each input is checked once.
     all_deps: set[str] = {_rel(run.project.registry_path)}
     version = config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION})
     for asset in snap.build_set():
         deps = asset_deps(run, asset)
-        all_deps.update(deps)
+        all_deps.update(d for d in deps if os.path.basename(d) == ASSET_FILE)
         name = f"asset-{asset.entry.asset_id}"
         names.append(f"{GROUP}:{name}")
         yield {
@@ -134,6 +142,29 @@ def pack_tasks(project_dir: str | os.PathLike[str] | None = None) -> Iterator[di
         "file_dep": sorted(all_deps),
         "targets": [_rel(run.project.build_dir / n) for n in OUTPUT_NAMES],
         "task_dep": names,
-        "uptodate": [version],
+        "uptodate": [version, AssetResults(names)],
         "verbosity": 0,
     }
+
+
+class AssetResults(UptodateCalculator):  # type: ignore[misc]
+    """assemble is up to date while every asset task's cache key is what it was when
+    assemble last ran (one digest over all of them, saved with assemble's values)."""
+
+    VALUE = "_asset_cache_keys"
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def _digest(self) -> str:
+        keys = []
+        for name in self.names:
+            result = self.get_val(name, "result:")
+            keys.append([name, result.get("cache_key") if isinstance(result, dict) else None])
+        return blake3_hex(json.dumps(keys).encode())
+
+    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
+        current = self._digest()
+        task.value_savers.append(lambda: {self.VALUE: self._digest()})
+        return bool(values.get(self.VALUE) == current)

@@ -40,6 +40,8 @@ from __future__ import annotations
 import io
 import re
 import struct
+import sys
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +65,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 _HIGH_NIBBLE = bytes(b >> 4 for b in range(256))
 _LOW_NIBBLE = bytes(b & 0x0F for b in range(256))
+_WORD = next(code for code in "IL" if array(code).itemsize == 4)  # a 32-bit unsigned array
 
 
 def rgb565(r: int, g: int, b: int) -> int:
@@ -397,23 +400,22 @@ def _derive_palette(tiles: list[_Tile], size: int) -> tuple[list[int], list[Diag
     overflow: tuple[str, int, int, tuple[int, int, int]] | None = None
     distinct: set[int] = set(palette)
     for tile in tiles:
-        px = tile.pixels
-        for p in range(0, len(px), 4):
-            if px[p + 3] == 0:
+        words = _rgba_words(tile.pixels)
+        # Each distinct RGBA word once, in order of its first pixel (row-major): the first
+        # RGBA word with a given RGB565 colour is that colour's first pixel in the tile.
+        for rgba in dict.fromkeys(words):
+            r, g, b, a = rgba.to_bytes(4, sys.byteorder)
+            if a == 0:
                 continue
-            word = rgb565(px[p], px[p + 1], px[p + 2])
+            word = rgb565(r, g, b)
             if word in distinct:
                 continue
             distinct.add(word)
             if len(palette) < PALETTE_COLORS:
                 palette.append(word)
             elif overflow is None:
-                overflow = (
-                    tile.file,
-                    (p // 4) % size,
-                    (p // 4) // size,
-                    (px[p], px[p + 1], px[p + 2]),
-                )
+                i = words.index(rgba)
+                overflow = (tile.file, i % size, i // size, (r, g, b))
     if overflow is None:
         return palette, []
     file, x, y, rgb = overflow
@@ -432,9 +434,9 @@ def _derive_palette(tiles: list[_Tile], size: int) -> tuple[list[int], list[Diag
 def _tile_indices(tile: _Tile, size: int, lookup: Mapping[int, int]) -> bytes | Diagnostic:
     """One index byte per pixel, row-major, or the diagnostic for the first bad pixel."""
     if tile.indexed:
-        bad = [i for i, v in enumerate(tile.pixels) if v >= PALETTE_COLORS]
-        if not bad:
+        if max(tile.pixels) < PALETTE_COLORS:
             return tile.pixels
+        bad = [i for i, v in enumerate(tile.pixels) if v >= PALETTE_COLORS]
         i = bad[0]
         return error(
             "glyph.index_out_of_range",
@@ -444,25 +446,30 @@ def _tile_indices(tile: _Tile, size: int, lookup: Mapping[int, int]) -> bytes | 
             f"reduce {tile.file} to a 16-colour palette (indices 0..15)",
             path=tile.file,
         )
-    px = tile.pixels
-    out = bytearray(size * size)
-    first: tuple[int, tuple[int, int, int]] | None = None
+    words = _rgba_words(tile.pixels)
+    # Resolve each distinct RGBA word once, then map every pixel through that table.
+    table: dict[int, int] = {}
     missing: set[int] = set()
-    for i in range(size * size):
-        r, g, b, a = px[4 * i : 4 * i + 4]
+    bad_words: list[int] = []
+    for rgba in set(words):
+        r, g, b, a = rgba.to_bytes(4, sys.byteorder)
         if a == 0:
+            table[rgba] = 0
             continue
         word = rgb565(r, g, b)
         index = lookup.get(word)
         if index is None:
             missing.add(word)
-            if first is None:
-                first = (i, (r, g, b))
-            continue
-        out[i] = index
-    if first is None:
-        return bytes(out)
-    i, rgb = first
+            bad_words.append(rgba)
+        else:
+            table[rgba] = index
+    if not bad_words:
+        if len(table) == 1:
+            return bytes(table.values()) * len(words)
+        return bytes(map(table.__getitem__, words))
+    i = min(map(words.index, bad_words))  # the first offending pixel, row-major
+    r, g, b, _ = words[i].to_bytes(4, sys.byteorder)
+    rgb = (r, g, b)
     more = f" ({len(missing)} colours are missing in total)" if len(missing) > 1 else ""
     where = "palette 0" if lookup else "palette 0 (which is not declared)"
     return error(
@@ -475,6 +482,13 @@ def _tile_indices(tile: _Tile, size: int, lookup: Mapping[int, int]) -> bytes | 
     )
 
 
+def _rgba_words(pixels: bytes) -> array[int]:
+    """RGBA bytes as one native-order 32-bit word per pixel (row-major)."""
+    words = array(_WORD)
+    words.frombytes(pixels)
+    return words
+
+
 def _pixel_block(tiles: list[bytes], size: int) -> bytes:
     """Place tile i at column i % (256/ts), row i // (256/ts); pack two pixels per byte."""
     sheet = bytearray(SHEET_SIZE * SHEET_SIZE)
@@ -484,7 +498,10 @@ def _pixel_block(tiles: list[bytes], size: int) -> bytes:
         for row in range(size):
             start = (y0 + row) * SHEET_SIZE + x0
             sheet[start : start + size] = tile[row * size : (row + 1) * size]
-    return bytes((h << 4) | lo for h, lo in zip(sheet[0::2], sheet[1::2], strict=True))
+    # Every index is < 16, so (even << 4) | odd never carries across a byte: pack all
+    # 32768 pairs at once as one big integer instead of pixel by pixel.
+    packed = int.from_bytes(sheet[0::2], "big") << 4 | int.from_bytes(sheet[1::2], "big")
+    return packed.to_bytes(PIXEL_BYTES, "big")
 
 
 def _palette_block(palettes: Mapping[int, list[int]]) -> bytes:

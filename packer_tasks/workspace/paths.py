@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import posixpath
 from pathlib import Path, PurePosixPath
 
@@ -58,12 +59,29 @@ def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     return None
 
 
+def _has_link(base: Path, parts: list[str]) -> bool:
+    """Whether any component of `parts` below `base` is a symlink (one lstat each; a
+    full realpath of every input would lstat every folder up to `/`)."""
+    here = str(base)
+    for part in parts:
+        here = os.path.join(here, part)
+        try:
+            if stat.S_ISLNK(os.lstat(here).st_mode):
+                return True
+        except (OSError, ValueError):
+            return False  # missing: nothing to follow; the caller reports it
+    return False
+
+
 def resolve_inside(base: Path, rel: str, what: str) -> tuple[Path | None, Diagnostic | None]:
     """Resolve `rel` under `base`, refusing symlinks that escape; never opens the file."""
     problem = relative_path_problem(rel, what)
     if problem is not None:
         return None, problem
-    candidate = base.joinpath(*rel.split("/"))
+    parts = rel.split("/")
+    candidate = base.joinpath(*parts)
+    if not _has_link(base, parts):
+        return candidate, None  # no link below the root: lexically inside is inside
     try:
         real_base = os.path.realpath(base)
         real = os.path.realpath(candidate)
