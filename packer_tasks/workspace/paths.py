@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import stat
 import posixpath
+import stat
 from pathlib import Path, PurePosixPath
 
 from ..models.diagnostic import Diagnostic, error
