@@ -35,6 +35,7 @@ class DoitRun:
     executed: set[int] = field(default_factory=set)
     failed: set[int] = field(default_factory=set)
     result: PackResult | None = None
+    dep_prefix: str = ""
     owns_sink: bool = False
     pid: int = field(default_factory=os.getpid)
     is_worker: bool = False
@@ -92,6 +93,7 @@ def start_run(
             BuildSession(project, service.cache_config, emitter),
             owns_sink=owns_sink,
         )
+        _RUN.dep_prefix = project_prefix()
     elif _RUN.in_worker:
         # A forked worker: open its own cache and digest memo (see `inherited`).
         _RUN.inherited.append(_RUN.session)
@@ -119,14 +121,24 @@ def current_memo() -> DigestMemo:
     return _RUN.session.memo if _RUN is not None else _fallback_memo
 
 
+def project_prefix() -> str:
+    """The project root as doit's file_dep paths spell it (relative to the cwd)."""
+    assert _RUN is not None
+    rel = os.path.relpath(_RUN.project.root)
+    return "" if rel == "." else Path(rel).as_posix() + "/"
+
+
 def label_for(path: str) -> str:
-    """Digest-memo label of a dependency: project-relative when inside the project."""
-    absolute = os.path.abspath(path)
+    """Digest-memo label of a dependency: project-relative when inside the project.
+    Paths the task creator wrote (prefix + project-relative) are sliced, not resolved."""
     if _RUN is not None:
-        rel = os.path.relpath(absolute, _RUN.project.root)
+        prefix = _RUN.dep_prefix
+        if path.startswith(prefix) and not os.path.isabs(path) and ".." not in path:
+            return path[len(prefix) :]
+        rel = os.path.relpath(os.path.abspath(path), _RUN.project.root)
         if not rel.startswith(".."):
             return Path(rel).as_posix()
-    return absolute
+    return os.path.abspath(path)
 
 
 def _sink_from_env() -> EventSink:

@@ -43,10 +43,12 @@ def _rel(path: Path) -> str:
 
 
 def asset_deps(run: DoitRun, asset: RegisteredAsset) -> list[str]:
-    """asset.json plus each declared input that exists inside the root (never an escape)."""
-    root_dir = run.project.root_dir(asset.entry.root)
-    deps = [_rel(root_dir / ASSET_FILE)] if (root_dir / ASSET_FILE).exists() else []
-    deps += [_rel(f.path) for f in asset.loaded.inputs]
+    """asset.json plus each declared input that exists inside the root (never an escape),
+    spelled as `dep_prefix + project-relative path` (cheap for the checker to label)."""
+    base = f"{run.dep_prefix}assets/{asset.entry.root}/"
+    has_decl = asset.loaded.declaration is not None or asset.loaded.declaration_mtime_ns
+    deps = [base + ASSET_FILE] if has_decl else []
+    deps += [base + f.rel for f in asset.loaded.inputs]
     return deps
 
 

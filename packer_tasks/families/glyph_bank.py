@@ -135,7 +135,8 @@ def _decode_png(file: str, data: bytes, size: int) -> _Tile | Diagnostic:
             entries = [rgb565(*raw[3 * i : 3 * i + 3]) for i in range(count)]
             entries += [0] * (PALETTE_COLORS - len(entries))
             return _Tile(file, True, img.tobytes(), tuple(entries))
-        return _Tile(file, False, img.convert("RGBA").tobytes(), ())
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")  # convert() would copy
+        return _Tile(file, False, rgba.tobytes(), ())
     except Exception as exc:  # Pillow raises many types for corrupt input; all mean "unreadable"
         # UnidentifiedImageError's text names a BytesIO address: keep messages reproducible.
         reason = "its header is damaged" if isinstance(exc, UnidentifiedImageError) else exc
@@ -309,8 +310,9 @@ class GlyphBank(Family):
 
         indices: list[bytes] = []
         lookup = {word: i for i, word in reversed(list(enumerate(palettes.get(0, []))))}
+        resolved = _Resolved(lookup)
         for tile in tiles:
-            mapped = _tile_indices(tile, size, lookup)
+            mapped = _tile_indices(tile, size, lookup, resolved)
             if isinstance(mapped, Diagnostic):
                 problems.append(mapped)
             else:
@@ -399,11 +401,18 @@ def _derive_palette(tiles: list[_Tile], size: int) -> tuple[list[int], list[Diag
     palette = [rgb565(0, 0, 0)]
     overflow: tuple[str, int, int, tuple[int, int, int]] | None = None
     distinct: set[int] = set(palette)
+    seen: set[int] = set()  # RGBA words of earlier tiles: their colours are already counted
     for tile in tiles:
         words = _rgba_words(tile.pixels)
         # Each distinct RGBA word once, in order of its first pixel (row-major): the first
         # RGBA word with a given RGB565 colour is that colour's first pixel in the tile.
-        for rgba in dict.fromkeys(words):
+        order = dict.fromkeys(words)
+        if order.keys() <= seen:
+            continue
+        for rgba in order:
+            if rgba in seen:
+                continue
+            seen.add(rgba)
             r, g, b, a = rgba.to_bytes(4, sys.byteorder)
             if a == 0:
                 continue
@@ -431,8 +440,37 @@ def _derive_palette(tiles: list[_Tile], size: int) -> tuple[list[int], list[Diag
     ]
 
 
-def _tile_indices(tile: _Tile, size: int, lookup: Mapping[int, int]) -> bytes | Diagnostic:
-    """One index byte per pixel, row-major, or the diagnostic for the first bad pixel."""
+_UNKNOWN = 0xFF  # marks a colour missing from palette 0; real indices are < 16
+
+
+class _Resolved(dict[int, int]):
+    """RGBA word → palette-0 index, filled on first sight: each distinct colour of an asset
+    is converted to RGB565 and looked up once, however many pixels and tiles use it."""
+
+    def __init__(self, lookup: Mapping[int, int]) -> None:
+        super().__init__()
+        self.lookup = lookup
+        self.unknown: dict[int, int] = {}  # RGBA word → its RGB565, for colours not found
+
+    def __missing__(self, rgba: int) -> int:
+        r, g, b, a = rgba.to_bytes(4, sys.byteorder)
+        index: int | None = 0
+        if a != 0:  # fully transparent pixels are index 0 whatever their colour
+            word = rgb565(r, g, b)
+            index = self.lookup.get(word)
+            if index is None:
+                self.unknown[rgba] = word
+                index = _UNKNOWN
+        self[rgba] = index
+        return index
+
+
+def _tile_indices(
+    tile: _Tile, size: int, lookup: Mapping[int, int], resolved: _Resolved | None = None
+) -> bytes | Diagnostic:
+    """One index byte per pixel, row-major, or the diagnostic for the first bad pixel.
+
+    `resolved` (built on `lookup`) carries colours already seen by earlier tiles of the asset."""
     if tile.indexed:
         if max(tile.pixels) < PALETTE_COLORS:
             return tile.pixels
@@ -447,26 +485,12 @@ def _tile_indices(tile: _Tile, size: int, lookup: Mapping[int, int]) -> bytes | 
             path=tile.file,
         )
     words = _rgba_words(tile.pixels)
-    # Resolve each distinct RGBA word once, then map every pixel through that table.
-    table: dict[int, int] = {}
-    missing: set[int] = set()
-    bad_words: list[int] = []
-    for rgba in set(words):
-        r, g, b, a = rgba.to_bytes(4, sys.byteorder)
-        if a == 0:
-            table[rgba] = 0
-            continue
-        word = rgb565(r, g, b)
-        index = lookup.get(word)
-        if index is None:
-            missing.add(word)
-            bad_words.append(rgba)
-        else:
-            table[rgba] = index
-    if not bad_words:
-        if len(table) == 1:
-            return bytes(table.values()) * len(words)
-        return bytes(map(table.__getitem__, words))
+    table = resolved if resolved is not None else _Resolved(lookup)
+    out = bytes(map(table.__getitem__, words))
+    if _UNKNOWN not in out:
+        return out
+    bad_words = set(words).intersection(table.unknown)
+    missing = {table.unknown[rgba] for rgba in bad_words}
     i = min(map(words.index, bad_words))  # the first offending pixel, row-major
     r, g, b, _ = words[i].to_bytes(4, sys.byteorder)
     rgb = (r, g, b)
