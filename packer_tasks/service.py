@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -918,65 +918,71 @@ class PackerService:
         d = self.cache_config.directory
         return CacheStore(d, size_limit=self.cache_config.size_limit) if d else None
 
-    def cache_stats(self) -> CacheResult:
+    def _cache_op(
+        self, operation: str, act: Callable[[CacheStore], tuple[str, dict[str, Any]]]
+    ) -> CacheResult:
+        """Run one maintenance action on the store; every result reports its occupancy."""
         store = self._cache_store()
         if store is None:
-            return self._cache_result("cache_stats", "caching is disabled")
+            return self._cache_result(operation, "caching is disabled")
         with store:
+            summary, fields = act(store)
             st = store.stats()
+        fields.setdefault("recovered", st.recovered)
         return self._cache_result(
-            "cache_stats",
-            f"{st.entries} entr(ies), {st.volume_bytes} bytes of {st.size_limit} in {st.directory}",
+            operation,
+            summary,
             entries=st.entries,
             volume_bytes=st.volume_bytes,
             size_limit=st.size_limit,
-            recovered=st.recovered,
+            **fields,
         )
+
+    def cache_stats(self) -> CacheResult:
+        def act(store: CacheStore) -> tuple[str, dict[str, Any]]:
+            st = store.stats()
+            return (
+                f"{st.entries} entr(ies), {st.volume_bytes} bytes of {st.size_limit} "
+                f"in {st.directory}",
+                {},
+            )
+
+        return self._cache_op("cache_stats", act)
 
     def cache_verify(self) -> CacheResult:
         """Re-check every entry; corrupt ones are evicted and reported."""
-        store = self._cache_store()
-        if store is None:
-            return self._cache_result("cache_verify", "caching is disabled")
-        with store:
+
+        def act(store: CacheStore) -> tuple[str, dict[str, Any]]:
             rep = store.verify()
-            st = store.stats()
-        return self._cache_result(
-            "cache_verify",
-            f"checked {rep.checked} entr(ies): {rep.valid} valid, "
-            f"{rep.evicted} corrupt and evicted",
-            checked=rep.checked,
-            evicted=rep.evicted,
-            evicted_keys=rep.evicted_keys,
-            entries=st.entries,
-            volume_bytes=st.volume_bytes,
-            size_limit=st.size_limit,
-            recovered=rep.recovered,
-        )
+            return (
+                f"checked {rep.checked} entr(ies): {rep.valid} valid, {rep.evicted} "
+                "corrupt and evicted",
+                {
+                    "checked": rep.checked,
+                    "evicted": rep.evicted,
+                    "evicted_keys": rep.evicted_keys,
+                    "recovered": rep.recovered,
+                },
+            )
+
+        return self._cache_op("cache_verify", act)
 
     def cache_prune(self, max_size: int | None, older_than_seconds: int | None) -> CacheResult:
-        store = self._cache_store()
-        if store is None:
-            return self._cache_result("cache_prune", "caching is disabled")
-        with store:
+        def act(store: CacheStore) -> tuple[str, dict[str, Any]]:
             rep = store.prune(max_size=max_size, older_than_seconds=older_than_seconds)
-            st = store.stats()
-        return self._cache_result(
-            "cache_prune",
-            f"evicted {rep.evicted} entr(ies): {rep.volume_before} → {rep.volume_after} bytes",
-            evicted=rep.evicted,
-            entries=st.entries,
-            volume_bytes=st.volume_bytes,
-            size_limit=st.size_limit,
-        )
+            return (
+                f"evicted {rep.evicted} entr(ies): {rep.volume_before} → {rep.volume_after} bytes",
+                {"evicted": rep.evicted},
+            )
+
+        return self._cache_op("cache_prune", act)
 
     def cache_clear(self) -> CacheResult:
-        store = self._cache_store()
-        if store is None:
-            return self._cache_result("cache_clear", "caching is disabled")
-        with store:
+        def act(store: CacheStore) -> tuple[str, dict[str, Any]]:
             n = store.clear()
-        return self._cache_result("cache_clear", f"removed {n} entr(ies)", evicted=n)
+            return f"removed {n} entr(ies)", {"evicted": n}
+
+        return self._cache_op("cache_clear", act)
 
     def explain(self, ref: str | int) -> ExplainResult:
         """Why ASSET would re-materialize: which key component changed since the last pack."""
