@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,49 +39,46 @@ class Diagnostic(BaseModel):
         )
 
 
-def error(
-    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
-) -> Diagnostic:
-    """A blocking error: the build set cannot be packed while it stands."""
-    return Diagnostic(
-        code=code,
-        severity=Severity.ERROR,
-        blocking=True,
-        message=message,
-        hint=hint,
-        path=path,
-        fix=fix,
-    )
+class DiagnosticMaker(Protocol):
+    def __call__(
+        self,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        path: str | None = None,
+        fix: str | None = None,
+    ) -> Diagnostic: ...
 
 
-def warning(
-    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
-) -> Diagnostic:
-    """Advice that never blocks a build."""
-    return Diagnostic(
-        code=code,
-        severity=Severity.WARNING,
-        blocking=False,
-        message=message,
-        hint=hint,
-        path=path,
-        fix=fix,
-    )
+def _make(severity: Severity, blocking: bool) -> DiagnosticMaker:
+    def make(
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        path: str | None = None,
+        fix: str | None = None,
+    ) -> Diagnostic:
+        return Diagnostic(
+            code=code,
+            severity=severity,
+            blocking=blocking,
+            message=message,
+            hint=hint,
+            path=path,
+            fix=fix,
+        )
+
+    return make
 
 
-def info(
-    code: str, message: str, hint: str = "", *, path: str | None = None, fix: str | None = None
-) -> Diagnostic:
-    """A neutral fact worth showing (e.g. an excluded asset)."""
-    return Diagnostic(
-        code=code,
-        severity=Severity.INFO,
-        blocking=False,
-        message=message,
-        hint=hint,
-        path=path,
-        fix=fix,
-    )
+error = _make(Severity.ERROR, True)
+error.__doc__ = "A blocking error: the build set cannot be packed while it stands."
+warning = _make(Severity.WARNING, False)
+warning.__doc__ = "Advice that never blocks a build."
+info = _make(Severity.INFO, False)
+info.__doc__ = "A neutral fact worth showing (e.g. an excluded asset)."
 
 
 def any_blocking(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> bool:
