@@ -232,7 +232,7 @@ def test_materialize_is_deterministic() -> None:
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        pytest.param(b"", "sound.wav_unreadable", id="empty-file"),
+        pytest.param(b"", "sound.empty", id="empty-file"),
         pytest.param(b"not a wav at all", "sound.wav_unreadable", id="garbage"),
         pytest.param(b"RIFF\x04\x00\x00\x00AVI ", "sound.wav_unreadable", id="not-wave"),
         pytest.param(

@@ -111,19 +111,27 @@ def _own_files(r: ExaminedRoot, root_dir: Path) -> list[_File]:
 
 def nested_roots(roots: list[ExaminedRoot]) -> list[Diagnostic]:
     """An asset root inside another: the outer asset's folder silently holds a second asset."""
+    # Each root string → its first position in `roots`: the outer a message names is the
+    # first root in list order that contains the inner one, as a pairwise scan would find.
+    first: dict[str, int] = {}
+    for pos, r in enumerate(roots):
+        first.setdefault(r.root, pos)
     out: list[Diagnostic] = []
     for inner in roots:
-        for outer in roots:
-            if inner.root.startswith(outer.root + "/"):
-                out.append(
-                    warning(
-                        "hygiene.nested_root",
-                        f"{inner.label} lies inside {outer.label}; one asset folder should not "
-                        "hold another",
-                        f"move one of them with `prometeu-packer relocate {inner.root} NEW_ROOT`",
-                    ).located(inner.asset_id, inner.root)
-                )
-                break
+        # `inner` lies inside `outer` exactly when `outer.root` is inner.root cut at one of
+        # its '/' (inner.root starts with outer.root + "/"): look those prefixes up.
+        name = inner.root
+        found = [first[name[:i]] for i, ch in enumerate(name) if ch == "/" and name[:i] in first]
+        if found:
+            outer = roots[min(found)]
+            out.append(
+                warning(
+                    "hygiene.nested_root",
+                    f"{inner.label} lies inside {outer.label}; one asset folder should not "
+                    "hold another",
+                    f"move one of them with `prometeu-packer relocate {inner.root} NEW_ROOT`",
+                ).located(inner.asset_id, inner.root)
+            )
     return out
 
 

@@ -65,6 +65,7 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 _HIGH_NIBBLE = bytes(b >> 4 for b in range(256))
 _LOW_NIBBLE = bytes(b & 0x0F for b in range(256))
+_VALID_INDICES = bytes(range(PALETTE_COLORS))
 _WORD = next(code for code in "IL" if array(code).itemsize == 4)  # a 32-bit unsigned array
 
 
@@ -472,7 +473,7 @@ def _tile_indices(
 
     `resolved` (built on `lookup`) carries colours already seen by earlier tiles of the asset."""
     if tile.indexed:
-        if max(tile.pixels) < PALETTE_COLORS:
+        if not tile.pixels.translate(None, _VALID_INDICES):  # nothing left: all < 16
             return tile.pixels
         bad = [i for i, v in enumerate(tile.pixels) if v >= PALETTE_COLORS]
         i = bad[0]
