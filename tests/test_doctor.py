@@ -398,3 +398,40 @@ def test_registry_cases(tmp_path: Path) -> None:
     ]
     assert invoke(project, "validate")[0] == 1
     assert invoke(project, "pack")[0] == 1 and not (project / "build").exists()
+
+
+def test_nested_roots_names_the_first_listed_outer_root() -> None:
+    from packer_tasks.doctor.checks import ExaminedRoot, nested_roots
+    from packer_tasks.models.registry import RegistryEntry
+    from packer_tasks.workspace.declarations import LoadedAsset
+
+    def examined(root: str, asset_id: int | None) -> ExaminedRoot:
+        entry = None
+        if asset_id is not None:
+            entry = RegistryEntry(
+                asset_id=asset_id,
+                asset_uuid=str(uuid.UUID(int=asset_id)),
+                included_in_build=True,
+                root=root,
+            )
+        return ExaminedRoot(LoadedAsset(root, None, (), (), 0), entry)
+
+    roots = [
+        examined("ui/hud/icons", 1),
+        examined("ui/hud", 2),
+        examined("ui", 3),
+        examined("ui/hud", None),  # the same folder again, found by the scan
+        examined("ui/hudx", 4),  # a sibling sharing a prefix, not nested
+        examined("sfx", 5),
+    ]
+    found = [(d.asset_root, d.message) for d in nested_roots(roots)]
+    assert found == [
+        ("ui/hud/icons", _nested("asset 1 (ui/hud/icons)", "asset 2 (ui/hud)")),
+        ("ui/hud", _nested("asset 2 (ui/hud)", "asset 3 (ui)")),
+        ("ui/hud", _nested("unregistered root ui/hud", "asset 3 (ui)")),
+        ("ui/hudx", _nested("asset 4 (ui/hudx)", "asset 3 (ui)")),
+    ]
+
+
+def _nested(inner: str, outer: str) -> str:
+    return f"{inner} lies inside {outer}; one asset folder should not hold another"

@@ -583,3 +583,95 @@ def test_scaffold_output() -> None:
     assert out.pipeline == {"palettes": palette0("#000000", "#ff0044")}
     decl = make_decl(["a.png"], metadata=out.metadata, palettes=out.pipeline["palettes"])
     assert FAMILY.check_declaration(decl) == []
+
+
+# Exact results of the fast paths (colour tables, packed nibbles) ------------------------------
+
+
+def test_full_sheet_matches_a_pixel_by_pixel_packing() -> None:
+    import random
+
+    rng = random.Random(5)
+    grids = [bytes(rng.randrange(16) for _ in range(64)) for _ in range(1024)]
+    files = {
+        f"t{i:04d}.png": indexed_png([g[r * 8 : r * 8 + 8] for r in range(8)], GREY)
+        for i, g in enumerate(grids)
+    }
+    payload, metadata = ok(FAMILY.materialize(make_decl(list(files), tile_size=8), files))
+    assert metadata["tile_count"] == 1024
+    sheet = [[0] * 256 for _ in range(256)]
+    for i, g in enumerate(grids):
+        for p, v in enumerate(g):
+            sheet[(i // 32) * 8 + p // 8][(i % 32) * 8 + p % 8] = v
+    flat = [v for row in sheet for v in row]
+    expected = bytes((flat[k] << 4) | flat[k + 1] for k in range(0, len(flat), 2))
+    assert payload[:PIXEL_BYTES] == expected
+
+
+def test_unknown_colours_first_pixel_row_major_and_distinct_rgb565_count() -> None:
+    rows: list[list[RGBA]] = [[(0, 0, 0, 255)] * 8 for _ in range(8)]
+    rows[0][1] = (0x12, 0x34, 0x56, 0)  # transparent: never unknown
+    rows[5][0] = (0x80, 0x80, 0x80, 255)
+    rows[2][6] = (0x40, 0x40, 0x40, 255)  # first unknown row-major
+    rows[6][6] = (0x41, 0x41, 0x41, 255)  # same RGB565 as 0x404040: one missing colour
+    decl = make_decl(["t.png"], tile_size=8, palettes=palette0("#000000"))
+    outcome = FAMILY.materialize(decl, {"t.png": rgba_png(rows)})
+    assert codes(outcome) == ["glyph.color_not_in_palette"]
+    message = outcome.diagnostics[0].message
+    assert "pixel (6, 2) has colour #404040" in message
+    assert "(2 colours are missing in total)" in message
+
+
+def test_unknown_colour_reported_in_every_tile_that_uses_it() -> None:
+    good = solid_rgba(8, (0, 0, 0, 255))
+    rows: list[list[RGBA]] = [[(0, 0, 0, 255)] * 8 for _ in range(8)]
+    rows[3][1] = (255, 255, 255, 255)
+    other: list[list[RGBA]] = [[(0, 0, 0, 255)] * 8 for _ in range(8)]
+    other[0][7] = (255, 255, 255, 255)
+    files = {"a.png": rgba_png(rows), "b.png": good, "c.png": rgba_png(other)}
+    decl = make_decl(list(files), tile_size=8, palettes=palette0("#000000"))
+    outcome = FAMILY.materialize(decl, files)
+    assert codes(outcome) == ["glyph.color_not_in_palette"] * 2
+    assert [d.path for d in outcome.diagnostics] == ["a.png", "c.png"]
+    assert "pixel (1, 3)" in outcome.diagnostics[0].message
+    assert "pixel (7, 0)" in outcome.diagnostics[1].message
+
+
+def test_rgb565_twins_take_one_slot_and_map_to_the_first_entry() -> None:
+    rows: list[list[RGBA]] = [[(0x40, 0x40, 0x40, 255)] * 8 for _ in range(8)]
+    rows[4][4] = (0x43, 0x43, 0x47, 255)  # same RGB565
+    files = {"t.png": rgba_png(rows)}
+    payload, _ = ok(FAMILY.materialize(make_decl(["t.png"], tile_size=8), files))
+    assert palette_word(payload, 0, 1) == rgb565(0x40, 0x40, 0x40)
+    assert palette_word(payload, 0, 2) == 0
+    assert sheet_index(payload, 4, 4) == 1
+    decl = make_decl(["t.png"], tile_size=8, palettes=palette0("#404040", "#434347"))
+    payload, _ = ok(FAMILY.materialize(decl, files))
+    assert sheet_index(payload, 4, 4) == 0 and sheet_index(payload, 0, 0) == 0
+
+
+def test_derived_overflow_in_a_later_tile_names_its_pixel() -> None:
+    first = _colour_tile([(8 * (i + 1), 0, 0) for i in range(15)])
+    rows: list[list[RGBA]] = [[(8, 0, 0, 255)] * 8 for _ in range(8)]  # a known colour
+    rows[6][2] = (0, 0, 200, 255)
+    rows[7][7] = (0, 200, 0, 255)
+    files = {"a.png": first, "b.png": rgba_png(rows)}
+    outcome = FAMILY.materialize(make_decl(list(files), tile_size=8), files)
+    assert codes(outcome) == ["glyph.derived_palette_overflow"]
+    message = outcome.diagnostics[0].message
+    assert "17 distinct opaque colours" in message
+    assert "#0000c8 at pixel (2, 6) of b.png" in message
+
+
+def test_index_out_of_range_counts_affected_pixels() -> None:
+    rows = [[0] * 8 for _ in range(8)]
+    rows[6][1] = 20
+    rows[2][5] = 17
+    palette: list[RGB] = [(i, i, i) for i in range(32)]
+    outcome = FAMILY.materialize(
+        make_decl(["t.png"], tile_size=8), {"t.png": indexed_png(rows, palette)}
+    )
+    assert codes(outcome) == ["glyph.index_out_of_range"]
+    message = outcome.diagnostics[0].message
+    assert "pixel (5, 2) uses colour index 17" in message
+    assert "(2 pixels affected)" in message

@@ -262,9 +262,35 @@ def big_project(tmp_path: Path) -> Path:
     """A project whose --no-cache pack takes a good fraction of a second."""
     game = tmp_path / "game"
     build_project(
-        game, glyphs=6, tiles=12, tile_size=32, sounds=3, wav_frames=30000, wav_channels=2, seed=3
+        game, glyphs=24, tiles=32, tile_size=32, sounds=4, wav_frames=100000, wav_channels=2, seed=3
     )
     return game
+
+
+# Calibration only: log when publication (stage + promote) starts and ends in the child, so
+# half of the random kills can be drawn from that window (a few ms of a ~0.5 s pack).
+WINDOW_PRELUDE = """
+import json, os, time
+import packer_tasks.pipeline.pack as _pack
+
+def _wrap(name):
+    real = getattr(_pack, name)
+
+    def wrapper(*a, **k):
+        with open(os.environ["RELIABILITY_WINDOW_LOG"], "a") as fh:
+            fh.write(json.dumps(time.monotonic()) + "\\n")
+        try:
+            return real(*a, **k)
+        finally:
+            with open(os.environ["RELIABILITY_WINDOW_LOG"], "a") as fh:
+                fh.write(json.dumps(time.monotonic()) + "\\n")
+
+    setattr(_pack, name, wrapper)
+
+for _name in ("stage", "publish", "promote"):
+    if callable(getattr(_pack, _name, None)):
+        _wrap(_name)
+"""
 
 
 class PackStates:
@@ -278,10 +304,19 @@ class PackStates:
         self.svc = service_for(game)
         self.sets: dict[str, dict[str, bytes]] = {}
         self.durations: dict[bool, list[float]] = {True: [], False: []}
+        self.windows: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        log = game.parent / "publication-window.log"
         for state in ("A", "B", "A", "B"):
             self.set_state(state)
             use_cache = len(self.sets) == 2  # the second round goes through the cache
-            run = zygote.run(self.argv(use_cache), game, timeout=120)
+            log.unlink(missing_ok=True)
+            run = zygote.run(
+                self.argv(use_cache),
+                game,
+                timeout=120,
+                prelude=WINDOW_PRELUDE,
+                env={"RELIABILITY_WINDOW_LOG": str(log)},
+            )
             assert_clean_exit(run, "calibration pack")
             assert run.exit == 0, run.stdout
             files = assert_coherent(self.build)
@@ -289,8 +324,20 @@ class PackStates:
                 assert files == self.sets[state]
             self.sets[state] = files
             self.durations[use_cache].append(run.elapsed)
+            stamps = [float(x) for x in log.read_text().split()] if log.exists() else []
+            if stamps:
+                self.windows[use_cache].append((min(stamps) - run.t0, max(stamps) - run.t0))
         assert self.sets["A"] != self.sets["B"]
         self.current = "B"
+
+    def delay(self, rng: random.Random, use_cache: bool) -> float:
+        """Half the kills anywhere in the pack, half inside its publication window."""
+        windows = self.windows[use_cache]
+        if windows and rng.random() < 0.5:
+            start = min(w[0] for w in windows) - 0.002
+            end = max(w[1] for w in windows) + 0.002
+            return rng.uniform(max(start, 0.0), end)
+        return rng.uniform(0.0, self.span(use_cache))
 
     @staticmethod
     def argv(use_cache: bool) -> list[str]:
@@ -348,7 +395,7 @@ def test_pack_killed_at_random_instants(
         states.set_state(new_state)
         old, new = states.sets[old_state], states.sets[new_state]
         use_cache = seed % 3 == 2
-        delay = rng.uniform(0.0, states.span(use_cache))
+        delay = states.delay(rng, use_cache)
         run = zygote.run(states.argv(use_cache), game, delay=delay, timeout=120)
         context = f"seed={seed} delay={delay:.4f}s cache={use_cache}"
         count("kill.pack.random_instant")
@@ -394,10 +441,11 @@ def test_killed_pack_then_read_commands_leave_one_complete_set(
         new_state = "A" if old_state == "B" else "B"
         states.set_state(new_state)
         old, new = states.sets[old_state], states.sets[new_state]
-        span = states.span(False)
-        delay = rng.uniform(0.55 * span, span)
+        delay = states.delay(rng, False)
         run = zygote.run(states.argv(False), game, delay=delay, timeout=120)
         count("kill.pack.then_read_command")
+        if not (build / ".staging").exists():  # nothing in flight: one whole set already
+            assert which_set(read_build(build), {"old": old, "new": new}), f"seed={seed}"
         argv = commands[seed % len(commands)]
         if seed % 2:  # the command that recovers is killed too, at a random instant
             zygote.run(argv, game, delay=rng.uniform(0.0, 0.15))

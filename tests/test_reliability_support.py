@@ -40,6 +40,13 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 
 HEAVY = os.environ.get("PROMETEU_HEAVY", "") not in ("", "0")
+
+# Mutation testing of this suite: a Python file that breaks the packer on purpose (e.g. a
+# non-atomic registry write), run in this process and in every zygote before any test.
+# The suite must then fail; see the report that introduced these tests.
+PRELUDE_ENV = "PROMETEU_RELIABILITY_PRELUDE"
+if os.environ.get(PRELUDE_ENV):
+    exec(Path(os.environ[PRELUDE_ENV]).read_text(), {"__name__": "reliability_prelude"})
 OUTPUT_NAMES = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
 
 # ------------------------------------------------------------------------------------------
@@ -282,6 +289,9 @@ import json, os, signal, sys, time, traceback
 import packer_tasks.cli
 import packer_tasks.doctor  # imported lazily by some commands; warm it up too
 from packer_tasks.cli import main
+if os.environ.get("PROMETEU_RELIABILITY_PRELUDE"):
+    with open(os.environ["PROMETEU_RELIABILITY_PRELUDE"]) as fh:
+        exec(fh.read(), {"__name__": "reliability_prelude"})
 
 proto_in = sys.stdin.buffer
 proto_out = os.fdopen(os.dup(1), "w")
@@ -350,7 +360,7 @@ while True:
         "pid": pid, "killed": killed and os.WIFSIGNALED(status), "timed_out": timed_out,
         "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "elapsed": time.monotonic() - t0}) + "\n")
+        "elapsed": time.monotonic() - t0, "t0": t0}) + "\n")
     proto_out.flush()
 """
 
@@ -366,6 +376,7 @@ class Run:
     elapsed: float
     stdout: str
     stderr: str
+    t0: float = 0.0  # time.monotonic() of the fork (CLOCK_MONOTONIC: same clock everywhere)
 
     def json(self) -> dict[str, Any]:
         try:
@@ -433,7 +444,13 @@ class Zygote:
             texts.append(f.read_text(errors="replace") if f.exists() else "")
             f.unlink(missing_ok=True)
         return Run(
-            rep["exit"], rep["signal"], rep["killed"], rep["timed_out"], rep["elapsed"], *texts
+            rep["exit"],
+            rep["signal"],
+            rep["killed"],
+            rep["timed_out"],
+            rep["elapsed"],
+            *texts,
+            rep["t0"],
         )
 
     def close(self) -> None:

@@ -455,13 +455,13 @@ class _Resolved(dict[int, int]):
 
     def __missing__(self, rgba: int) -> int:
         r, g, b, a = rgba.to_bytes(4, sys.byteorder)
-        index: int | None = 0
-        if a != 0:  # fully transparent pixels are index 0 whatever their colour
+        index = 0  # fully transparent pixels are index 0 whatever their colour
+        if a != 0:
             word = rgb565(r, g, b)
-            index = self.lookup.get(word)
-            if index is None:
+            found = self.lookup.get(word)
+            if found is None:
                 self.unknown[rgba] = word
-                index = _UNKNOWN
+            index = _UNKNOWN if found is None else found
         self[rgba] = index
         return index
 
