@@ -117,6 +117,9 @@ class Materializer:
         self.outcomes[asset_id] = outcome
         return True
 
+    def _labels(self, root: str, decl: AssetDeclaration) -> list[str]:
+        return [self._label(root, rel) for rel in {a.file for a in decl.artifacts}]
+
     def _label(self, root: str, rel: str) -> str:
         return f"assets/{root}/{rel}"
 
@@ -159,6 +162,8 @@ class Materializer:
                 and look.meta is not None
                 and _meta_fits(look.meta, material)
             ):
+                # Bytes read only to key this asset are not needed any more.
+                self.frozen.release(self._labels(entry.root, decl))
                 if self._record(entry.asset_id, "hit"):
                     self.em.emit(
                         EventKind.CACHE_HIT,
