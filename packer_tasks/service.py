@@ -128,6 +128,9 @@ class PackerService:
         """Finish what a killed mutation left half-done (call inside the write lane)."""
         if journal.journal_path(self.project).exists():
             journal.recover(self.project, load_registry(self.project.registry_path)[0])
+        # A writer killed mid-write leaves its temp file; we hold the lane, so none is live.
+        for tmp in self.project.meta_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def _registry_for_write(self) -> Registry:
         registry, diags = load_registry(self.project.registry_path)

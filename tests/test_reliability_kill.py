@@ -3,8 +3,10 @@
 Every kill hits a real CLI process (forked by the zygote after imports, so the random delay
 lands inside the operation, not in interpreter start-up; a few seeds also kill a plain
 `python -m packer_tasks` from its very start). Delays come from a seeded RNG, so a failure
-names the op and seed that reproduce it. The named crashpoints of `pack` are covered by
-tests/test_pack_*.py; here the instants are random.
+names the op and seed that reproduce it. For `pack` (~0.5 s here) half the kills land
+anywhere and half inside its few-ms publication (timed from when build/.staging appears).
+Sometimes the command that recovers is killed too, and a third one has to cope. The named
+crashpoints of `pack` are covered by tests/test_pack_*.py; here the instants are random.
 
 After each kill:
 * `index.json` is valid, canonical JSON holding exactly the state before or after the
@@ -24,11 +26,13 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_png, popen_cli
 from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
     HEAVY,
+    OUTPUT_NAMES,
     Zygote,
     _reliability_counts,
     assert_clean_exit,
@@ -330,14 +334,19 @@ class PackStates:
         assert self.sets["A"] != self.sets["B"]
         self.current = "B"
 
-    def delay(self, rng: random.Random, use_cache: bool) -> float:
-        """Half the kills anywhere in the pack, half inside its publication window."""
+    def kill_at(self, rng: random.Random, use_cache: bool) -> dict[str, Any]:
+        """Half the kills at a random instant of the whole pack, half at a random instant
+        of its publication (counted from the moment build/.staging appears or an output
+        changes, or from when publication began in the calibration runs if neither does)."""
         windows = self.windows[use_cache]
         if windows and rng.random() < 0.5:
-            start = min(w[0] for w in windows) - 0.002
-            end = max(w[1] for w in windows) + 0.002
-            return rng.uniform(max(start, 0.0), end)
-        return rng.uniform(0.0, self.span(use_cache))
+            length = max(end - start for start, end in windows)
+            return {
+                "delay": rng.uniform(0.0, 1.2 * length),
+                "watch": [self.build / n for n in (".staging", *OUTPUT_NAMES)],
+                "watch_limit": min(start for start, _ in windows),
+            }
+        return {"delay": rng.uniform(0.0, self.span(use_cache))}
 
     @staticmethod
     def argv(use_cache: bool) -> list[str]:
@@ -395,9 +404,9 @@ def test_pack_killed_at_random_instants(
         states.set_state(new_state)
         old, new = states.sets[old_state], states.sets[new_state]
         use_cache = seed % 3 == 2
-        delay = states.delay(rng, use_cache)
-        run = zygote.run(states.argv(use_cache), game, delay=delay, timeout=120)
-        context = f"seed={seed} delay={delay:.4f}s cache={use_cache}"
+        kill = states.kill_at(rng, use_cache)
+        run = zygote.run(states.argv(use_cache), game, timeout=120, **kill)
+        context = f"seed={seed} kill={kill} cache={use_cache}"
         count("kill.pack.random_instant")
         if not run.killed:
             assert_clean_exit(run, context)
@@ -441,8 +450,8 @@ def test_killed_pack_then_read_commands_leave_one_complete_set(
         new_state = "A" if old_state == "B" else "B"
         states.set_state(new_state)
         old, new = states.sets[old_state], states.sets[new_state]
-        delay = states.delay(rng, False)
-        run = zygote.run(states.argv(False), game, delay=delay, timeout=120)
+        kill = states.kill_at(rng, False)
+        run = zygote.run(states.argv(False), game, timeout=120, **kill)
         count("kill.pack.then_read_command")
         if not (build / ".staging").exists():  # nothing in flight: one whole set already
             assert which_set(read_build(build), {"old": old, "new": new}), f"seed={seed}"
@@ -452,7 +461,7 @@ def test_killed_pack_then_read_commands_leave_one_complete_set(
             count("kill.pack.recovering_command_killed_too")
             assert not build_problems(build, allow_staging=True) or (build / ".staging").exists()
         nxt = zygote.run(argv, game, timeout=60)
-        context = f"seed={seed} delay={delay:.4f}s killed={run.killed} then {argv[0]}"
+        context = f"seed={seed} kill={kill} killed={run.killed} then {argv[0]}"
         assert_clean_exit(nxt, context)
         problems = build_problems(build)
         assert not problems, f"{context}: {problems}"

@@ -337,8 +337,28 @@ while True:
     delay, timeout = req.get("delay"), req.get("timeout") or 60.0
     killed = timed_out = False
     status = None
-    if delay is not None:
-        time.sleep(max(0.0, t0 + delay - time.monotonic()))
+    start = t0
+    watch, watch_limit = req.get("watch") or [], req.get("watch_limit") or timeout
+
+    def signature(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    initial = [signature(p) for p in watch]
+    if delay is not None and watch:  # the delay counts from when a watched path changes
+        while ([signature(p) for p in watch] == initial
+               and time.monotonic() - t0 < watch_limit):
+            r, st = os.waitpid(pid, os.WNOHANG)
+            if r:
+                status = st
+                break
+            time.sleep(0.0002)
+        start = time.monotonic()
+    if delay is not None and status is None:
+        time.sleep(max(0.0, start + delay - time.monotonic()))
         r, st = os.waitpid(pid, os.WNOHANG)
         if r:
             status = st
@@ -418,9 +438,13 @@ class Zygote:
         timeout: float = 60.0,
         env: dict[str, str] | None = None,
         prelude: str | None = None,
+        watch: Sequence[Path] = (),
+        watch_limit: float | None = None,
     ) -> Run:
-        """Run `prometeu-packer ARGV` in `cwd`; SIGKILL it `delay` seconds after the fork.
-        `prelude` is Python run in the child first (fault-injection hooks)."""
+        """Run `prometeu-packer ARGV` in `cwd`; SIGKILL it `delay` seconds after the fork
+        (or, with `watch`, `delay` seconds after one of those paths appears, disappears or
+        changes, or after `watch_limit` seconds if none has by then). `prelude` is Python
+        run in the child first (fault-injection hooks)."""
         self._n += 1
         out, err = self.scratch / f"{self._n}.out", self.scratch / f"{self._n}.err"
         req = {
@@ -432,6 +456,8 @@ class Zygote:
             "out": str(out),
             "err": str(err),
             "prelude": prelude,
+            "watch": [str(p) for p in watch],
+            "watch_limit": watch_limit,
         }
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(req) + "\n")
