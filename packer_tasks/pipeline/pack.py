@@ -27,7 +27,7 @@ from .gate import preload_for, structural_gate
 from .materialize import AssetBuild
 from .session import BuildSession
 
-SPOOL_IN_MEMORY = 32 * 1024 * 1024
+SPOOL_IN_MEMORY = 4 * 1024 * 1024  # beyond this, payloads wait on disk, not in RAM
 CHUNK = 1024 * 1024
 
 
