@@ -242,7 +242,7 @@ def test_relocate_killed_between_move_and_registry_write(tmp_path: Path, zygote:
     build_project(game, glyphs=2, tiles=1, sounds=0)
     before, _ = registry_of(game)
     kill_before_save = (
-        "import os, signal, packer_tasks.service as s\n"
+        "import os, signal, packer_tasks.service.workspace_ops as s\n"
         "s.save_registry = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     run = zygote.run(

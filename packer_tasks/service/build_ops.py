@@ -1,0 +1,150 @@
+"""Build operations: pack, recovery, the pack gate (validate) and explain."""
+
+from __future__ import annotations
+
+from ..artifact.staging import RecoveryReport, recover
+from ..models.diagnostic import any_blocking, error
+from ..models.event import AssetRef, EventKind
+from ..models.results import (
+    ExplainResult,
+    PackResult,
+    Status,
+    ValidatePackResult,
+    ValidationEntry,
+)
+from ..pipeline.explain import describe_changes, previous_material
+from ..pipeline.gate import content_diagnostics, structural_gate
+from ..pipeline.pack import run_pack
+from ..pipeline.session import BuildSession
+from ..workspace import journal
+from .base import ServiceBase, parse_ref
+
+
+class BuildOps(ServiceBase):
+    def pack(self) -> PackResult:
+        """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane."""
+        em = self.emitter()
+        self.runtime.check()  # an edit behind our snapshot is reported, not hidden
+        with self.lane(), BuildSession(self.project, self.cache_config, em) as session:
+            if journal.journal_path(self.project).exists():
+                self.runtime.committing()
+                self._recover_workspace()
+                self.runtime.committed()
+            result = run_pack(self.project, session, em)
+        result.runtime_state = self.runtime.state
+        return result
+
+    def recover(self) -> RecoveryReport:
+        """Finish what a killed packer left behind: a half-promoted build (rolled forward
+        or discarded) and a half-done relocation. Every CLI command runs this first."""
+        staging = (self.project.build_dir / ".staging").exists()
+        if not staging and not journal.journal_path(self.project).exists():
+            return RecoveryReport([], [])
+        with self.lane():
+            self._recover_workspace()
+            return recover(self.project.build_dir)
+
+    def validate_pack(self) -> ValidatePackResult:
+        """The pack gate: every build-set asset with blocking diagnostics (decoding included)."""
+        em = self.emitter()
+        snap = self.snapshot()
+        gate = structural_gate(snap)
+        with BuildSession(self.project, self.cache_config, em) as session:
+            for d in content_diagnostics(snap.build_set(), session.materializer, em):
+                gate.add(d.asset_id or 0, [d])
+        rows: list[ValidationEntry] = []
+        by_id = {a.entry.asset_id: a for a in snap.registered}
+        for asset_id, diags in sorted(gate.by_asset.items()):
+            asset = by_id.get(asset_id)
+            decl = asset.loaded.declaration if asset else None
+            rows.append(
+                ValidationEntry(
+                    asset_id=asset_id or None,
+                    name=decl.name if decl else None,
+                    root=asset.entry.root if asset else "assets/.prometeu/index.json",
+                    last_modified=asset.loaded.last_modified_ms if asset else 0,
+                    diagnostics=diags,
+                )
+            )
+        green = not rows
+        n = len(snap.build_set())
+        em.emit(
+            EventKind.DIAGNOSTICS_UPDATED,
+            f"validated {n} asset(s)",
+            data={"blocked_assets": len(rows)},
+        )
+        return ValidatePackResult(
+            runtime_state=self.runtime.state,
+            operation="validate_pack",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS if green else Status.BLOCKED,
+            green=green,
+            assets=rows,
+            summary=(
+                f"all {n} build-set asset(s) can be packed"
+                if green
+                else f"{len(rows)} of {n} build-set asset(s) block the pack"
+            ),
+            diagnostics=gate.all(),
+            blockers=gate.all(),
+        )
+
+    def explain(self, ref: str | int) -> ExplainResult:
+        """Why ASSET would re-materialize: which key component changed since the last pack."""
+        em = self.emitter()
+        snap = self.snapshot()
+        asset = snap.find(parse_ref(ref))
+        if asset is None or asset.loaded.declaration is None or any_blocking(asset.diagnostics):
+            diags = (
+                list(asset.diagnostics)
+                if asset
+                else [
+                    error(
+                        "asset.not_registered",
+                        f"no registered asset is addressed by {ref!r}",
+                        "use `prometeu-packer list` to see ids and roots",
+                    )
+                ]
+            )
+            return ExplainResult(
+                runtime_state=self.runtime.state,
+                operation="explain",
+                operation_id=em.operation_id,
+                status=Status.BLOCKED,
+                diagnostics=diags,
+                blockers=[d for d in diags if d.blocking],
+                summary=f"{ref}: cannot be keyed until its blocking problems are fixed"
+                if asset
+                else diags[0].message,
+            )
+        with BuildSession(self.project, self.cache_config, em) as session:
+            key, material = session.materializer.cache_key_of(asset)
+            cached = bool(session.cache and session.cache.get(key).hit)
+        prev_key, prev_material = previous_material(self.project.build_dir, asset.entry.asset_id)
+        if prev_material is None:
+            changes = ["no previous build of this asset is recorded in build/"]
+        elif prev_key == key:
+            changes = []
+        else:
+            changes = describe_changes(prev_material, material) or ["cache key recipe changed"]
+        would = not cached
+        root = asset.entry.root
+        if not changes and cached:
+            summary = f"{root}: up to date (key unchanged since the last pack, entry cached)"
+        elif cached:
+            summary = f"{root}: changed since the last pack, but this exact state is cached"
+        else:
+            summary = f"{root}: would re-materialize ({'; '.join(changes) or 'not in cache'})"
+        return ExplainResult(
+            runtime_state=self.runtime.state,
+            operation="explain",
+            operation_id=em.operation_id,
+            status=Status.SUCCESS,
+            summary=summary,
+            affected_assets=[AssetRef(asset_id=asset.entry.asset_id, root=root)],
+            would_rebuild=would,
+            cache_key=key,
+            previous_cache_key=prev_key,
+            cached=cached,
+            changes=changes,
+        )
