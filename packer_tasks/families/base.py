@@ -49,6 +49,16 @@ class ScaffoldRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+def missing_input(file: str) -> Diagnostic:
+    """An artifact whose bytes are not in the frozen snapshot handed to materialize."""
+    return error(
+        "input.missing",
+        f"{file} is not in the input snapshot",
+        "check that the file exists inside the asset root",
+        path=file,
+    )
+
+
 class Family(ABC):
     """One asset family. Subclasses set the class constants and the four pure operations."""
 

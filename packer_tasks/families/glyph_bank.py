@@ -50,7 +50,14 @@ from PIL import Image, UnidentifiedImageError
 
 from ..models.declaration import AssetDeclaration, OutputDecl
 from ..models.diagnostic import Diagnostic, error
-from .base import ExtractedFile, Family, Materialized, MaterializeOutcome, ScaffoldRequest
+from .base import (
+    ExtractedFile,
+    Family,
+    Materialized,
+    MaterializeOutcome,
+    ScaffoldRequest,
+    missing_input,
+)
 
 SHEET_SIZE = 256
 PALETTE_COUNT = 64
@@ -283,14 +290,7 @@ class GlyphBank(Family):
         for art in decl.sorted_artifacts():
             data = files.get(art.file)
             if data is None:
-                problems.append(
-                    error(
-                        "input.missing",
-                        f"{art.file} is not in the input snapshot",
-                        "check that the file exists inside the asset root",
-                        path=art.file,
-                    )
-                )
+                problems.append(missing_input(art.file))
                 continue
             decoded = _decode_png(art.file, data, size)
             if isinstance(decoded, Diagnostic):

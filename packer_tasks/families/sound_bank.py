@@ -41,7 +41,14 @@ from typing import Any
 
 from ..models.declaration import ArtifactDecl, AssetDeclaration, OutputDecl
 from ..models.diagnostic import Diagnostic, error
-from .base import ExtractedFile, Family, Materialized, MaterializeOutcome, ScaffoldRequest
+from .base import (
+    ExtractedFile,
+    Family,
+    Materialized,
+    MaterializeOutcome,
+    ScaffoldRequest,
+    missing_input,
+)
 
 MIN_RATE = 8000
 MAX_RATE = 48000
@@ -256,14 +263,7 @@ class SoundBank(Family):
         for art in decl.sorted_artifacts():
             data = files.get(art.file)
             if data is None:
-                problems.append(
-                    error(
-                        "input.missing",
-                        f"{art.file} is not in the input snapshot",
-                        "check that the file exists inside the asset root",
-                        path=art.file,
-                    )
-                )
+                problems.append(missing_input(art.file))
                 continue
             try:
                 pcm = decode_wav(data)
