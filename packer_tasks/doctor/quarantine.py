@@ -30,6 +30,7 @@ from ..models.diagnostic import Diagnostic, error, warning
 from ..models.event import AssetRef
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import Action, MutationResult, OperationResult, Status
+from ..service.base import preview
 from ..workspace.atomic import write_atomic
 from ..workspace.declarations import load_asset
 from ..workspace.paths import normalize_root, relative_path_problem
@@ -255,12 +256,11 @@ def quarantine(service: PackerService, ref: str | int, *, apply: bool) -> Mutati
         refs = [AssetRef(asset_id=record.asset_id, root=root)]
         who = f"asset {entry.asset_id} ({root})" if entry else f"unregistered root {root}"
         if not apply:
-            return MutationResult(
-                operation="quarantine_asset",
-                operation_id=em.operation_id,
-                status=Status.PREVIEW,
-                proposed_actions=actions,
-                affected_assets=refs,
+            return preview(
+                em,
+                "quarantine_asset",
+                actions,
+                refs,
                 summary=f"would quarantine {who} as {name!r}; pass --yes to apply",
             )
         target.mkdir(parents=True)
@@ -423,12 +423,11 @@ def restore(service: PackerService, ref: str, *, apply: bool) -> MutationResult:
         )
         refs = [AssetRef(asset_id=record.asset_id, root=root)]
         if not apply:
-            return MutationResult(
-                operation="restore_asset",
-                operation_id=em.operation_id,
-                status=Status.PREVIEW,
-                proposed_actions=actions,
-                affected_assets=refs,
+            return preview(
+                em,
+                "restore_asset",
+                actions,
+                refs,
                 diagnostics=notes,
                 summary=f"would restore {record.name!r} to assets/{root}; pass --yes to apply",
             )

@@ -8,9 +8,10 @@ from typing import Any
 from ..config import CacheConfig, resolve_cache
 from ..events.sink import EventSink, NullSink, OperationEmitter
 from ..models.diagnostic import Diagnostic, any_blocking, error
-from ..models.event import EventKind
+from ..models.event import AssetRef, EventKind
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import (
+    Action,
     AssetSummary,
     MutationResult,
     OperationResult,
@@ -28,6 +29,27 @@ from ..workspace.snapshot import WorkspaceSnapshot, take_snapshot
 
 # Packer-owned state kept beside the registry; never committed.
 PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n"
+
+
+def preview(
+    em: OperationEmitter,
+    operation: str,
+    actions: list[Action],
+    refs: list[AssetRef],
+    *,
+    summary: str,
+    diagnostics: list[Diagnostic] | None = None,
+) -> MutationResult:
+    """The result of a sensitive mutation asked without consent: what would change."""
+    return MutationResult(
+        operation=operation,
+        operation_id=em.operation_id,
+        status=Status.PREVIEW,
+        proposed_actions=actions,
+        affected_assets=refs,
+        summary=summary,
+        diagnostics=diagnostics or [],
+    )
 
 
 class OperationError(Exception):

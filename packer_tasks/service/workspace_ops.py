@@ -32,7 +32,7 @@ from ..workspace.atomic import write_atomic
 from ..workspace.declarations import load_asset
 from ..workspace.paths import normalize_root, relative_path_problem
 from ..workspace.registry_store import save_registry
-from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase
+from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase, preview
 
 
 class WorkspaceOps(ServiceBase):
@@ -408,12 +408,11 @@ class WorkspaceOps(ServiceBase):
             ]
             refs = [AssetRef(asset_id=entry.asset_id, root=new_root)]
             if not apply:
-                return MutationResult(
-                    operation="relocate_asset",
-                    operation_id=em.operation_id,
-                    status=Status.PREVIEW,
-                    proposed_actions=actions,
-                    affected_assets=refs,
+                return preview(
+                    em,
+                    "relocate_asset",
+                    actions,
+                    refs,
                     summary=f"would move asset {entry.asset_id} from {entry.root!r} to "
                     f"{new_root!r} (ids kept); pass --yes to apply",
                 )
@@ -483,12 +482,11 @@ class WorkspaceOps(ServiceBase):
                     ]
                 )
             if not apply:
-                return MutationResult(
-                    operation="remove_asset",
-                    operation_id=em.operation_id,
-                    status=Status.PREVIEW,
-                    proposed_actions=actions,
-                    affected_assets=refs,
+                return preview(
+                    em,
+                    "remove_asset",
+                    actions,
+                    refs,
                     summary=f"would remove asset {entry.asset_id} ({entry.root})"
                     + (" and delete its files" if delete_files else "")
                     + "; pass --yes to apply",
