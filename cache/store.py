@@ -129,6 +129,7 @@ class CacheLookup:
     meta: dict[str, Any] | None
     evicted_corrupt: bool
     reason: str
+    payload_blake3: str | None = None  # verified on this read; callers need not re-hash
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def _encode_entry(key: str, payload: bytes, meta: dict[str, Any]) -> bytes:
     return _PREFIX.pack(MAGIC, len(record_bytes)) + record_bytes + payload
 
 
-def _decode_entry(key: str, blob: bytes) -> tuple[bytes, dict[str, Any]]:
+def _decode_entry(key: str, blob: bytes) -> tuple[bytes, dict[str, Any], str]:
     """Payload and meta of a blob, or CorruptEntryError naming the first failed check."""
     if len(blob) < _PREFIX.size:
         raise CorruptEntryError("truncated header")
@@ -300,12 +301,13 @@ def _decode_entry(key: str, blob: bytes) -> tuple[bytes, dict[str, Any]]:
     size = record["payload_size"]
     if type(size) is not int or size != len(payload):
         raise CorruptEntryError("payload size mismatch")
-    if record["payload_blake3"] != blake3_hex(payload):
+    digest = blake3_hex(payload)
+    if record["payload_blake3"] != digest:
         raise CorruptEntryError("payload digest mismatch")
     meta = record["meta"]
     if not isinstance(meta, dict) or type(record["created"]) is not int:
         raise CorruptEntryError("record is malformed")
-    return payload, meta
+    return payload, meta, digest
 
 
 # --------------------------------------------------------------------------- helpers
@@ -617,7 +619,7 @@ class CacheStore:
             row = rows[0]
             try:
                 blob = cache.disk.fetch(row.mode, row.filename, row.value, False)
-                payload, meta = _decode_entry(key, blob)
+                payload, meta, digest = _decode_entry(key, blob)
             except Exception as exc:
                 reason = exc.reason if isinstance(exc, CorruptEntryError) else repr(exc)
                 outcome = self._evict_row(cache, row)
@@ -626,7 +628,7 @@ class CacheStore:
                 if outcome == "failed":
                     return _miss(f"corrupt entry (eviction failed: {self.last_error}): {reason}")
                 return _miss(f"corrupt entry evicted: {reason}", evicted=True)
-            return CacheLookup(True, payload, meta, False, "hit")
+            return CacheLookup(True, payload, meta, False, "hit", digest)
         return _miss("entry kept changing during lookup")
 
     def put(self, key: str, payload: bytes, meta: dict[str, Any]) -> None:

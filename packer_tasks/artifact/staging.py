@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cache.keys import blake3_file
+from cache.keys import blake3_hex
 
 from ..canonical_json import pretty
 from ..workspace.atomic import fsync_dir, write_atomic
@@ -63,7 +63,7 @@ def staging_root(build_dir: Path) -> Path:
 def stage(
     build_dir: Path,
     operation_id: str,
-    write_pa: Callable[[BinaryIO], None],
+    write_pa: Callable[[BinaryIO], str],
     companions: dict[str, bytes],
 ) -> Path:
     """Write every output into a fresh staging folder, keep hard links of the outputs
@@ -73,11 +73,12 @@ def stage(
     folder.mkdir(parents=True, exist_ok=False)
     try:
         with open(folder / "assets.pa", "wb") as fh:
-            write_pa(fh)
+            digests = {"assets.pa": write_pa(fh)}  # hashed while streaming, not re-read
             fh.flush()
             os.fsync(fh.fileno())
         crashpoint("staged_pa")
         for name, data in companions.items():
+            digests[name] = blake3_hex(data)
             with open(folder / name, "wb") as fh:
                 fh.write(data)
                 fh.flush()
@@ -87,8 +88,7 @@ def stage(
         fsync_dir(folder)
         manifest = {
             "files": {
-                n: {"blake3": blake3_file(folder / n), "size": (folder / n).stat().st_size}
-                for n in OUTPUT_NAMES
+                n: {"blake3": digests[n], "size": (folder / n).stat().st_size} for n in OUTPUT_NAMES
             },
             "operation_id": operation_id,
             "previous": previous,

@@ -21,7 +21,6 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
     def __init__(self, outstream: Any, options: Any) -> None:
         super().__init__(outstream, options)
         self._t0 = time.monotonic()
-        self._skipped = 0
         # What the pack tasks returned (task values reach the reporter from any process,
         # also from `doit -n N` workers): asset_id -> "hit"/"miss", and assemble's result.
         self._looked_up: dict[int, str] = {}
@@ -58,7 +57,6 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
 
     def skip_uptodate(self, task: Any) -> None:
         if task.name.startswith("pack:"):
-            self._skipped += 1
             self._assemble_uptodate |= task.name == f"{GROUP}:assemble"
         else:
             super().skip_uptodate(task)

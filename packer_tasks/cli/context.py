@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable
@@ -142,15 +141,3 @@ def emit(
     else:
         print_result(result)
     raise SystemExit(exit_code(result))
-
-
-def result_command(f: F) -> F:
-    """Commands return a result; this prints it and sets the exit code."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        as_json = kwargs.get("as_json", False)
-        result = f(*args, **kwargs)
-        emit(result, as_json)
-
-    return wrapper  # type: ignore[return-value]

@@ -180,6 +180,7 @@ class Materializer:
                         material,
                         look.meta,
                         look.payload,
+                        look.payload_blake3,
                         hit=True,
                     ),
                     look.payload if want_payload else None,
@@ -225,7 +226,9 @@ class Materializer:
         if self.cache is not None:
             self.cache.put(key, m.payload, meta)
         return MaterializeReport(
-            self._build(asset, decl, family.bank_type, key, material, meta, m.payload, hit=False),
+            self._build(
+                asset, decl, family.bank_type, key, material, meta, m.payload, None, hit=False
+            ),
             m.payload if want_payload else None,
             diags,
         )
@@ -239,6 +242,7 @@ class Materializer:
         material: dict[str, Any],
         meta: dict[str, Any],
         payload: bytes,
+        payload_blake3: str | None,
         *,
         hit: bool,
     ) -> AssetBuild:
@@ -255,7 +259,7 @@ class Materializer:
             decoded_size=int(meta["decoded_size"]),
             metadata=dict(meta["metadata"]),
             payload_size=len(payload),
-            payload_blake3=blake3_hex(payload),
+            payload_blake3=payload_blake3 or blake3_hex(payload),
             cache_key=key,
             key_material=material,
             inputs=[{"file": a["file"], "blake3": a["blake3"]} for a in material["artifacts"]],

@@ -233,8 +233,8 @@ def _pack(
         companions = companion_files(header, [tooling_entry(b) for b in builds])
         refs = [AssetRef(asset_id=b.asset_id, root=b.root) for b in builds]
 
-        def write_pa(fh: BinaryIO) -> None:
-            write_assets_pa(fh, entries, preload, made.chunks)
+        def write_pa(fh: BinaryIO) -> str:
+            return write_assets_pa(fh, entries, preload, made.chunks).blake3
 
         created_build_dir = not project.build_dir.exists()
         try:

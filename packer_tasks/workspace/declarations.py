@@ -11,7 +11,6 @@ import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -244,7 +243,3 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
             continue
         facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns))
     return facts, out
-
-
-def json_of(decl: AssetDeclaration) -> dict[str, Any]:
-    return decl.to_json_dict()
