@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from cache import KEY_RECIPE_VERSION, blake3_file, blake3_hex, cache_key, diff_material
-from cache.keys import CHUNK_SIZE, canonical_bytes
+from prometeu_cache import KEY_RECIPE_VERSION, blake3_file, blake3_hex, cache_key, diff_material
+from prometeu_cache.keys import CHUNK_SIZE, canonical_bytes
 
 MATERIAL: dict[str, Any] = {
     "packer_format_version": 1,

@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 from diskcache.core import MODE_BINARY, MODE_PICKLE, MODE_RAW
-
-from cache import CacheStore, CacheUnavailableError, blake3_hex
-from cache.store import MAGIC
+from prometeu_cache import CacheStore, CacheUnavailableError, blake3_hex
+from prometeu_cache.store import MAGIC
 
 SMALL = 200  # stored inline in cache.db
 BIG = 100_000  # above diskcache's 32 KiB threshold: stored as a separate value file

@@ -2,7 +2,7 @@
 hash per file per run (shared by the checker, the digest memo and the frozen snapshot).
 
 Hash counting runs doit in this process (`DoitMain(ModuleTaskLoader(...))`) with the two
-hashing entry points wrapped: `cache.keys.blake3_file` (the checker's streaming hash) and
+hashing entry points wrapped: `prometeu_cache.keys.blake3_file` (the checker's streaming hash) and
 the frozen snapshot's `blake3_hex` (hash of the bytes a run reads).
 """
 
@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import prometeu_cache.keys
 import pytest
 from test_doit_support import (
     PACKER_ENV,
@@ -27,7 +28,6 @@ from test_doit_support import (
     run_doit,
 )
 
-import cache.keys
 import packer_tasks.pipeline.frozen
 from packer_tasks.build_system import run as doit_run
 
@@ -66,7 +66,7 @@ class HashCounter:
     def refresh(self) -> None:
         self.by_digest = {}
         for f in self.files:
-            digest = cache.keys.blake3_hex(f.read_bytes())
+            digest = prometeu_cache.keys.blake3_hex(f.read_bytes())
             assert digest not in self.by_digest, f"{f} duplicates {self.by_digest[digest]}"
             self.by_digest[digest] = f.name if f.suffix != ".json" else f"{f.parent.name}/"
         self.counts.clear()
@@ -82,11 +82,11 @@ def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
         monkeypatch.delenv(name, raising=False)
     # The files were written a moment ago; the racy-mtime guard (tested on its own below)
     # would make the next run re-check them once. Counting hashes wants it out of the way.
-    monkeypatch.setattr("cache.digests.RACY_NS", 0)
+    monkeypatch.setattr("prometeu_cache.digests.RACY_NS", 0)
     monkeypatch.chdir(project)
     counter = HashCounter(_inputs(project))
-    real_file = cache.keys.blake3_file
-    real_hex = cache.keys.blake3_hex  # what the frozen snapshot hashes its bytes with
+    real_file = prometeu_cache.keys.blake3_file
+    real_hex = prometeu_cache.keys.blake3_hex  # what the frozen snapshot hashes its bytes with
     assert packer_tasks.pipeline.frozen.blake3_hex is real_hex  # type: ignore[attr-defined]
 
     def counting_file(path: str | os.PathLike[str]) -> str:
@@ -99,7 +99,7 @@ def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
         counter.note(digest)
         return digest
 
-    monkeypatch.setattr(cache.keys, "blake3_file", counting_file)
+    monkeypatch.setattr(prometeu_cache.keys, "blake3_file", counting_file)
     monkeypatch.setattr(packer_tasks.pipeline.frozen, "blake3_hex", counting_hex)
     yield project, counter
     doit_run.end_run()  # never leak a run context into other tests
@@ -216,7 +216,7 @@ def test_racily_fresh_digests_are_not_remembered(tmp_path: Path) -> None:
     run's memory only, so a same-size rewrite within one timestamp tick is seen next run."""
     import time
 
-    from cache.digests import DigestMemo, stat_key
+    from prometeu_cache.digests import DigestMemo, stat_key
 
     f = tmp_path / "tile.png"
     f.write_bytes(b"x" * 10)

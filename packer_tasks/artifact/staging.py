@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cache.keys import blake3_hex
+from prometeu_cache.keys import blake3_hex
 
 from ..canonical_json import pretty
 from ..workspace.atomic import fsync_dir, write_atomic

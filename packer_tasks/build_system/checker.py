@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from doit.dependency import FileChangedChecker
-
-from cache.digests import DigestMemo, is_racy, stat_key
+from prometeu_cache.digests import DigestMemo, is_racy, stat_key
 
 from .run import current_memo, current_run, label_for
 
@@ -25,7 +24,7 @@ MAX_FROZEN_READ = 64 * 1024 * 1024
 
 
 def _digest(path: str, st: os.stat_result, memo: DigestMemo, previous: Any = None) -> str:
-    from cache.keys import blake3_file
+    from prometeu_cache.keys import blake3_file
 
     label = label_for(path)
     key = stat_key(label, st)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cache.digests import DigestMemo
+from prometeu_cache.digests import DigestMemo
 
 from ..events.sink import EventSink, NullSink, OperationEmitter
 from ..models.event import EventKind

@@ -17,8 +17,7 @@ from typing import Any
 from doit.exceptions import TaskFailed
 from doit.task import UptodateCalculator
 from doit.tools import config_changed
-
-from cache.keys import blake3_hex
+from prometeu_cache.keys import blake3_hex
 
 from ..artifact.companions import OUTPUT_NAMES
 from ..cli.render import diagnostic_line

@@ -17,8 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from cache.digests import DigestMemo
-from cache.keys import blake3_file
+from prometeu_cache.digests import DigestMemo
+from prometeu_cache.keys import blake3_file
 
 from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic, info, warning

@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from prometeu_cache.keys import blake3_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from cache.keys import blake3_file
 
 from ..canonical_json import pretty
 from ..models.declaration import ASSET_FILE

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from cache.digests import DigestMemo
+from prometeu_cache.digests import DigestMemo
 
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic, Severity, error, info, warning

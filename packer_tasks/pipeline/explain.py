@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cache.keys import diff_material
+from prometeu_cache.keys import diff_material
 
 _ART = re.compile(r"^artifacts\[(\d+)\](?:\.(\w+))?$")
 

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cache.digests import DigestMemo, StatKey, stat_key
-from cache.keys import blake3_hex
+from prometeu_cache.digests import DigestMemo, StatKey, stat_key
+from prometeu_cache.keys import blake3_hex
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache.keys import blake3_hex, cache_key
-from cache.store import CacheStore
+from prometeu_cache.keys import blake3_hex, cache_key
+from prometeu_cache.store import CacheStore
 
 from ..events.sink import OperationEmitter
 from ..families import get_family

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from cache.digests import DigestMemo
-from cache.store import CacheStore
+from prometeu_cache.digests import DigestMemo
+from prometeu_cache.store import CacheStore
 
 from ..config import CacheConfig
 from ..events.sink import OperationEmitter

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cache.store import CacheStore
+from prometeu_cache.store import CacheStore
 
 from ..models.results import (
     CacheResult,

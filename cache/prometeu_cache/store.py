@@ -45,7 +45,7 @@ from diskcache.core import (
     UNKNOWN,
 )
 
-from cache.keys import blake3_hex, canonical_bytes
+from prometeu_cache.keys import blake3_hex, canonical_bytes
 
 __all__ = [
     "DEFAULT_SIZE_LIMIT",

@@ -4,8 +4,14 @@
 verified, pickle-free payload store.
 """
 
-from cache.keys import KEY_RECIPE_VERSION, blake3_file, blake3_hex, cache_key, diff_material
-from cache.store import (
+from prometeu_cache.keys import (
+    KEY_RECIPE_VERSION,
+    blake3_file,
+    blake3_hex,
+    cache_key,
+    diff_material,
+)
+from prometeu_cache.store import (
     DEFAULT_SIZE_LIMIT,
     CacheLookup,
     CacheStats,
