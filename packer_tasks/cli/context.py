@@ -15,11 +15,11 @@ from ..events.coalesce import CoalescingSink
 from ..events.fanout import FanoutSink
 from ..events.jsonl import open_jsonl_sink, writes_to_stdout
 from ..events.sink import EventSink
+from ..events.terminal import ProgressSink
 from ..models.results import OperationResult
 from ..service import PackerService
 from ..workspace.project import Project, ProjectNotFound, find_project
 from . import render as _render
-from .progress import ProgressSink
 from .render import err, exit_code, print_json, print_result
 
 # Commands that show a live progress bar when stderr is a terminal.
