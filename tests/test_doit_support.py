@@ -22,7 +22,14 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 STARTER = REPO / "sample_projects" / "starter"
-OUTPUTS = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
+# The four outputs plus the build record (SPEC §8 step 6), all published together.
+OUTPUTS = (
+    "assets.pa",
+    "asset_table.json",
+    "preload.json",
+    "asset_table_metadata.json",
+    ".prometeu-build.json",
+)
 PACKER_ENV = ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_DEBUG")
 
 SUMMARY = re.compile(

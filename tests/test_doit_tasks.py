@@ -39,7 +39,7 @@ def test_pack_is_listed_documented_and_does_not_clash(tmp_path: Path) -> None:
     info = run_doit(project, "info", "pack:assemble", check=False).stdout
     assert "write build/assets.pa and its companions" in info
     assert "status     : run" in info
-    for needle in ("build/assets.pa", "assets/.prometeu/index.json", *ASSET_TASKS):
+    for needle in ("build/assets.pa", "build/.prometeu-build.json", *ASSET_TASKS):
         assert needle in info, (needle, info)
     assert not (project / "build").exists(), "list/help/info must not build"
 

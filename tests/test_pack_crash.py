@@ -31,7 +31,14 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
-OUTPUTS = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
+# The four outputs plus the build record (SPEC §8 step 6), all published together.
+OUTPUTS = (
+    "assets.pa",
+    "asset_table.json",
+    "preload.json",
+    "asset_table_metadata.json",
+    ".prometeu-build.json",
+)
 BEFORE_COMMIT = [
     "staged_pa",
     "staged_asset_table.json",

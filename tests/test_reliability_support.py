@@ -48,6 +48,7 @@ PRELUDE_ENV = "PROMETEU_RELIABILITY_PRELUDE"
 if os.environ.get(PRELUDE_ENV):
     exec(Path(os.environ[PRELUDE_ENV]).read_text(), {"__name__": "reliability_prelude"})
 OUTPUT_NAMES = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
+RECORD = ".prometeu-build.json"  # the build record, published with the outputs
 
 # ------------------------------------------------------------------------------------------
 # Counters of injected faults and fuzzed inputs
@@ -217,8 +218,8 @@ def build_problems(build: Path, *, allow_staging: bool = False) -> list[str]:
     entries = {p.name for p in build.iterdir()}
     if ".staging" in entries and not allow_staging:
         problems.append(f"build/.staging is left: {sorted(os.listdir(build / '.staging'))}")
-    missing = set(OUTPUT_NAMES) - entries
-    stray = entries - set(OUTPUT_NAMES) - {".staging"}
+    missing = {*OUTPUT_NAMES, RECORD} - entries
+    stray = entries - {*OUTPUT_NAMES, RECORD} - {".staging"}
     if missing:
         problems.append(f"missing outputs {sorted(missing)}")
     if stray:
@@ -226,6 +227,11 @@ def build_problems(build: Path, *, allow_staging: bool = False) -> list[str]:
     if missing:
         return problems
     files = read_build(build)
+    record = json.loads(files[RECORD])
+    for name in OUTPUT_NAMES:
+        fact = record["outputs"][name]
+        if fact != {"blake3": blake3.blake3(files[name]).hexdigest(), "size": len(files[name])}:
+            problems.append(f"{RECORD} does not describe {name} (record from another pack)")
     pa = read_assets_pa(files["assets.pa"])
     if pa.problems:
         problems.append(f"assets.pa reader problems: {pa.codes}")

@@ -53,6 +53,8 @@ class DigestMemo:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
+                # A lost memo only costs a re-hash: no fsync per commit (WAL stays intact).
+                db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, d TEXT)")
                 db.execute("SELECT count(*) FROM memo LIMIT 1").fetchone()
                 return db

@@ -2,8 +2,8 @@
 
 Outputs are written to `build/.staging/<operation_id>/` and fsynced; the outputs `build/`
 holds now are hard-linked into `previous/` beside them; then `COMMIT.json` (names, sizes,
-digests, and which outputs existed before) is written atomically. That file is the commit
-point:
+digests, which outputs existed before, and the inode of each staged and previous file) is
+written atomically. That file is the commit point:
 * no COMMIT → the staging folder is garbage; `build/` still holds the previous set;
 * COMMIT present → every listed file is (or will be) renamed into `build/`; a run killed
   half-way is rolled *forward* by `recover()`, which runs before every pack;
@@ -12,7 +12,13 @@ point:
   files are renamed back from `previous/` and outputs that did not exist before are
   removed. A rollback interrupted by a kill is finished by `recover()`.
 Each rename is atomic, so no reader ever sees a torn file, and after recovery `build/`
-holds one complete set.
+holds one complete set. The build record (`build_record.py`) is published last, with the
+outputs it describes.
+
+A sealed folder is rolled forward only over the `build/` it was staged against: every file
+there must still be the previous file (same inode) or one this folder already promoted.
+Anything else means `build/` was written since (a newer pack, a hand edit), and an older
+staging folder is then discarded, never promoted over it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,12 +38,15 @@ from prometeu_cache.keys import blake3_hex
 
 from ..canonical_json import pretty
 from ..workspace.atomic import fsync_dir, write_atomic
+from .build_record import RECORD_FILE, record_bytes
 from .companions import OUTPUT_NAMES
 
 COMMIT_FILE = "COMMIT.json"
 ROLLBACK_FILE = "ROLLBACK.json"
 PREVIOUS_DIR = "previous"
 CRASH_ENV = "PROMETEU_PACKER_CRASH_AT"
+# What a publication moves into build/, in order: the record comes last.
+PUBLISHED = (*OUTPUT_NAMES, RECORD_FILE)
 
 
 def crashpoint(name: str) -> None:
@@ -50,14 +60,23 @@ class RecoveryReport:
     rolled_forward: list[str]
     discarded: list[str]
     rolled_back: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.rolled_forward or self.discarded or self.rolled_back)
+        return bool(self.rolled_forward or self.discarded or self.rolled_back or self.superseded)
 
 
 def staging_root(build_dir: Path) -> Path:
     return build_dir / ".staging"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A sealed staging folder and the (size, blake3) of each output it holds."""
+
+    folder: Path
+    outputs: dict[str, tuple[int, str]]
 
 
 def stage(
@@ -65,33 +84,38 @@ def stage(
     operation_id: str,
     write_pa: Callable[[BinaryIO], str],
     companions: dict[str, bytes],
-) -> Path:
-    """Write every output into a fresh staging folder, keep hard links of the outputs
-    `build/` holds now (for an in-process rollback), and seal it with COMMIT.json.
-    On any failure nothing is left behind and `build/` is untouched."""
+    build_key: str,
+) -> Staged:
+    """Write every output and the build record into a fresh staging folder, keep hard
+    links of the files `build/` holds now (for an in-process rollback), and seal it with
+    COMMIT.json. On any failure nothing is left behind and `build/` is untouched."""
     folder = staging_root(build_dir) / operation_id
     folder.mkdir(parents=True, exist_ok=False)
     try:
         with open(folder / "assets.pa", "wb") as fh:
             digests = {"assets.pa": write_pa(fh)}  # hashed while streaming, not re-read
-            fh.flush()
-            os.fsync(fh.fileno())
+            _sync(fh)
         crashpoint("staged_pa")
         for name, data in companions.items():
             digests[name] = blake3_hex(data)
-            with open(folder / name, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_synced(folder / name, data)
             crashpoint(f"staged_{name}")
+        outputs = {n: ((folder / n).stat().st_size, digests[n]) for n in OUTPUT_NAMES}
+        record = record_bytes(build_key, outputs)
+        _write_synced(folder / RECORD_FILE, record)
+        digests[RECORD_FILE] = blake3_hex(record)
         previous = _keep_previous(build_dir, folder / PREVIOUS_DIR)
         fsync_dir(folder)
         manifest = {
             "files": {
-                n: {"blake3": digests[n], "size": (folder / n).stat().st_size} for n in OUTPUT_NAMES
+                n: {"blake3": digests[n], "size": (folder / n).stat().st_size} for n in PUBLISHED
+            },
+            "identity": {
+                n: {"staged": (folder / n).stat().st_ino, "previous": previous.get(n)}
+                for n in PUBLISHED
             },
             "operation_id": operation_id,
-            "previous": previous,
+            "previous": sorted(previous),
         }
         write_atomic(folder / COMMIT_FILE, pretty(manifest))
     except BaseException:
@@ -100,40 +124,73 @@ def stage(
             folder.parent.rmdir()  # `.staging` itself, when empty
         raise
     crashpoint("committed")
-    return folder
+    return Staged(folder, outputs)
 
 
-def _keep_previous(build_dir: Path, backup: Path) -> list[str]:
-    """Hard-link (or copy) the current outputs into `backup`; return their names."""
+def _sync(fh: BinaryIO) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        _sync(fh)
+
+
+def _keep_previous(build_dir: Path, backup: Path) -> dict[str, int]:
+    """Hard-link (or copy) the current outputs into `backup`; return their names and the
+    inode each had in `build/` (what a later recovery expects to find there)."""
     backup.mkdir()
-    kept: list[str] = []
-    for name in OUTPUT_NAMES:
+    kept: dict[str, int] = {}
+    for name in PUBLISHED:
         current = build_dir / name
+        try:
+            ino = os.stat(current, follow_symlinks=False).st_ino
+        except OSError:
+            continue
         if not (current.is_file() or current.is_symlink()):
             continue
         try:
             os.link(current, backup / name, follow_symlinks=False)
         except OSError:
             shutil.copy2(current, backup / name, follow_symlinks=False)
-        kept.append(name)
+        kept[name] = ino
     fsync_dir(backup)
     return kept
 
 
 def publish(build_dir: Path, folder: Path) -> None:
     """Promote a freshly staged set. If a rename fails, put the previous set back, discard
-    the staging folder and re-raise: `build/` is then exactly what it was before."""
+    the staging folder and re-raise: `build/` is then exactly what it was before. Ctrl-C
+    waits until the renames are done, so an interrupted command leaves a complete set."""
+    with _interrupts_deferred():
+        try:
+            promote(build_dir, folder)
+        except OSError:
+            with contextlib.suppress(OSError):
+                roll_back(build_dir, folder)
+            raise
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM for the few renames of a promotion (main thread only; a signal
+    that arrives meanwhile is delivered, as usual, right after)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        promote(build_dir, folder)
-    except OSError:
-        with contextlib.suppress(OSError):
-            roll_back(build_dir, folder)
-        raise
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def promote(build_dir: Path, folder: Path) -> None:
     """Rename each staged output into `build/` (the roll-forward path, idempotent)."""
-    for i, name in enumerate(OUTPUT_NAMES):
+    for i, name in enumerate(PUBLISHED):
         src = folder / name
         if src.exists():
             os.replace(src, build_dir / name)
@@ -162,7 +219,29 @@ def _manifest(folder: Path, name: str) -> dict[str, Any] | None:
 def _sealed(folder: Path) -> bool:
     manifest = _manifest(folder, COMMIT_FILE)
     files = manifest.get("files") if manifest is not None else None
-    return isinstance(files, dict) and set(files) == set(OUTPUT_NAMES)
+    return isinstance(files, dict) and set(files) == set(PUBLISHED)
+
+
+def _superseded(build_dir: Path, folder: Path) -> bool:
+    """True when `build/` was written after this folder was sealed: a file there is
+    neither the one the folder found at staging time nor one it promoted itself."""
+    manifest = _manifest(folder, COMMIT_FILE) or {}
+    identity = manifest.get("identity")
+    if not isinstance(identity, dict):
+        return True  # a seal without identities cannot prove it belongs here
+    for name in PUBLISHED:
+        facts = identity.get(name)
+        if not isinstance(facts, dict):
+            return True
+        try:
+            ino = os.stat(build_dir / name, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            continue  # not there (yet): promoting it cannot overwrite anything newer
+        except OSError:
+            return True
+        if ino not in (facts.get("staged"), facts.get("previous")):
+            return True
+    return False
 
 
 def roll_back(build_dir: Path, folder: Path) -> None:
@@ -182,7 +261,7 @@ def roll_back(build_dir: Path, folder: Path) -> None:
     if not isinstance(previous, list):  # a damaged marker: nothing left to restore safely
         _remove(folder)
         return
-    for i, name in enumerate(OUTPUT_NAMES):
+    for i, name in enumerate(PUBLISHED):
         kept = folder / PREVIOUS_DIR / name
         if name in previous:
             if kept.exists() or kept.is_symlink():
@@ -198,23 +277,25 @@ def roll_back(build_dir: Path, folder: Path) -> None:
 
 
 def recover(build_dir: Path) -> RecoveryReport:
-    """Finish or discard interrupted publications. Call inside the write lane."""
+    """Finish or discard interrupted publications. Call inside the write lane, before
+    any decision about what `build/` holds."""
     root = staging_root(build_dir)
     if not root.is_dir():
         return RecoveryReport([], [])
-    forward: list[str] = []
-    discarded: list[str] = []
-    back: list[str] = []
+    report = RecoveryReport([], [])
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if (folder / ROLLBACK_FILE).exists():
             roll_back(build_dir, folder)
-            back.append(folder.name)
-        elif _sealed(folder):
-            promote(build_dir, folder)
-            forward.append(folder.name)
-        else:
+            report.rolled_back.append(folder.name)
+        elif not _sealed(folder):
             _remove(folder)
-            discarded.append(folder.name)
+            report.discarded.append(folder.name)
+        elif _superseded(build_dir, folder):
+            _remove(folder)
+            report.superseded.append(folder.name)
+        else:
+            promote(build_dir, folder)
+            report.rolled_forward.append(folder.name)
     with contextlib.suppress(OSError):
         root.rmdir()
-    return RecoveryReport(forward, discarded, back)
+    return report

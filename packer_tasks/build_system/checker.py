@@ -1,50 +1,64 @@
-"""doit's file checker, blake3 edition: size/mtime as the shortcut, content as the authority.
+"""doit's file checker, blake3 edition: size/mtime/ctime as the shortcut, content as the
+authority, plus the doit state file's own health.
 
 The state doit stores per dependency is `[mtime_ns, size, blake3, ctime_ns]`. A file whose
-mtime, ctime and size are unchanged is not read; otherwise its digest comes from the run's
-digest memo, so a file listed by several tasks is hashed at most once per run. A file the
-memo does not know is read into the run's frozen snapshot (SPEC §8): when its content
-changed, the asset task that runs next materializes from exactly those bytes instead of
-reading and hashing the file a second time.
+mtime, ctime and size are unchanged is not read; otherwise its digest comes from the
+project's digest memo (the one the packer's builds use, keyed by stat facts) or it is hashed
+and remembered there, so a touched file is hashed once, not on every run. This only decides
+which asset tasks run: whether build/ is up to date is decided by the service from build/'s
+own record, never from doit's state.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from doit.dependency import FileChangedChecker
 from prometeu_cache.digests import DigestMemo, is_racy, stat_key
+from prometeu_cache.keys import blake3_file
 
-from .run import current_memo, current_run, label_for
-
-# Bigger files are streamed through the hasher instead of being held for the run.
-MAX_FROZEN_READ = 64 * 1024 * 1024
-
-
-def _digest(path: str, st: os.stat_result, memo: DigestMemo, previous: Any = None) -> str:
-    from prometeu_cache.keys import blake3_file
-
-    label = label_for(path)
-    key = stat_key(label, st)
-    known = memo.get(key)
-    if known is not None:
-        return known
-    run = current_run()
-    if run is None or st.st_size > MAX_FROZEN_READ:
-        known = blake3_file(path)
-        memo.put(key, known)
-        return known
-    frozen = run.session.frozen
-    _, known = frozen.read(Path(path), label)  # also records the digest in the memo
-    if known == previous:
-        frozen.release([label])  # unchanged content: no task needs these bytes
-    return known
+from ..workspace.project import META_DIR
+from .state_file import heal_dep_file
 
 
 class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
-    """Registered as DOIT_CONFIG['check_file_uptodate']."""
+    """Registered as DOIT_CONFIG['check_file_uptodate'] (see `checker_for`). doit makes
+    one per command run; it keeps the digest memos of the projects its files live in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._memos: dict[Path, tuple[Path, DigestMemo] | None] = {}
+
+    def _memo_for(self, path: str) -> tuple[Path, DigestMemo] | None:
+        """The project (the folder above whose `assets/.prometeu` holds the file) and its
+        digest memo; None for a file outside any project."""
+        folder = Path(os.path.abspath(path)).parent
+        if folder not in self._memos:
+            found = None
+            for parent in folder.parents:
+                if parent.name == "assets" and (parent / META_DIR).is_dir():
+                    found = (parent.parent, DigestMemo(parent / META_DIR))
+                    break
+            self._memos[folder] = found
+        return self._memos[folder]
+
+    def digest(self, path: str, st: os.stat_result) -> str:
+        """The file's blake3: from the project's memo by stat facts, or hashed (and
+        remembered at once, so the build that follows in this run finds it)."""
+        found = self._memo_for(path)
+        if found is None:
+            return blake3_file(path)
+        root, memo = found
+        key = stat_key(Path(os.path.abspath(path)).relative_to(root).as_posix(), st)
+        known = memo.get(key)
+        if known is None:
+            known = blake3_file(path)
+            memo.put(key, known)
+            memo.flush()
+        return known
 
     def check_modified(self, file_path: str, file_stat: os.stat_result, state: Any) -> bool:
         if not (isinstance(state, list | tuple) and len(state) == 4):
@@ -54,7 +68,7 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
             return True
         if file_stat.st_mtime_ns == mtime_ns and file_stat.st_ctime_ns == ctime_ns:
             return False
-        return bool(_digest(file_path, file_stat, current_memo(), digest) != digest)
+        return bool(self.digest(file_path, file_stat) != digest)
 
     def get_state(self, dep: str, current_state: Any) -> list[Any] | None:
         st = os.stat(dep)
@@ -66,8 +80,23 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
             and current_state[3] == st.st_ctime_ns
         ):
             return None
-        digest = _digest(dep, st, current_memo())
+        digest = self.digest(dep, st)
         if is_racy(max(st.st_mtime_ns, st.st_ctime_ns)):
             # Racily fresh stat facts are stored as 0: the next run compares content.
             return [0, st.st_size, digest, 0]
         return [st.st_mtime_ns, st.st_size, digest, st.st_ctime_ns]
+
+
+def checker_for(dep_file: str) -> type[Blake3Checker]:
+    """The checker class for a doit state file. doit builds the checker right before it
+    opens the state file, so this is where a corrupt one is moved aside (one re-hash,
+    never a crash) — not when `packer_tasks.dodo` is imported."""
+
+    class HealingBlake3Checker(Blake3Checker):
+        def __init__(self) -> None:
+            super().__init__()
+            message = heal_dep_file(dep_file)
+            if message:
+                sys.stderr.write(f"packer: {message}\n")
+
+    return HealingBlake3Checker

@@ -23,7 +23,7 @@ from .render import out, print_diagnostics, print_result
 def _render_pack(result: OperationResult) -> None:
     assert isinstance(result, PackResult)
     print_result(result)
-    if result.status.value == "success":
+    if result.status.value == "success" and result.published:
         out.print(
             f"packed {result.packed_assets} asset(s): {result.cache_hits} cache hit(s), "
             f"{result.cache_misses} miss(es), {result.elapsed_ms} ms → {result.assets_pa}"

@@ -139,6 +139,8 @@ class PackResult(OperationResult):
     assets_pa: str | None = None
     companions: list[str] = Field(default_factory=list)
     packed_assets: int = 0
+    # False when build/ already held exactly this build (its record and files checked).
+    published: bool = False
     cache_hits: int = 0
     cache_misses: int = 0
     up_to_date: int = 0
@@ -178,6 +180,26 @@ class DoctorResult(OperationResult):
     project: list[Diagnostic] = Field(default_factory=list)
     assets: list[DoctorAssetReport] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
+
+
+class QuarantinedAsset(BaseModel):
+    """One line of `quarantine --list`."""
+
+    name: str
+    original_root: str
+    asset_id: int | None
+    asset_uuid: str | None
+    asset_name: str | None
+    included_in_build: bool | None
+    quarantined_at: str
+    file_count: int
+    total_size: int
+
+
+class QuarantineListResult(OperationResult):
+    """`quarantine --list`: what sits in assets/.prometeu/quarantine/."""
+
+    entries: list[QuarantinedAsset] = Field(default_factory=list)
 
 
 class CacheResult(OperationResult):

@@ -53,13 +53,19 @@ class FrozenInputs:
         if known is not None and known.data is not None:
             return known.data, known.digest
         with open(path, "rb") as fh:
+            before = stat_key(label, os.fstat(fh.fileno()))
             data = fh.read()
             st = os.fstat(fh.fileno())
-        digest = blake3_hex(data)
         self.bytes_read += len(data)
-        self.files_hashed += 1
-        if st.st_size == len(data):  # the stat facts describe exactly the bytes we hashed
-            self.memo.put(stat_key(label, st), digest)
+        key = stat_key(label, st)
+        # Unchanged stat facts while reading, known to the memo: the digest is known too
+        # (the memo's premise); anything else is hashed from the bytes we hold.
+        digest = self.memo.get(key) if key == before and st.st_size == len(data) else None
+        if digest is None:
+            digest = blake3_hex(data)
+            self.files_hashed += 1
+            if st.st_size == len(data):  # the stat facts describe exactly the bytes hashed
+                self.memo.put(key, digest)
         self._files[label] = FrozenFile(label, digest, data)
         return data, digest
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
+from ..artifact.build_record import BuiltAsset, build_key, remember_outputs, stale_reason
 from ..artifact.companions import OUTPUT_NAMES, companion_files
 from ..artifact.staging import RecoveryReport, publish, recover, stage
 from ..artifact.writer import PackEntry, build_header, write_assets_pa
@@ -24,7 +25,7 @@ from ..models.results import PackFailureStage, PackResult, Status
 from ..workspace.project import Project
 from ..workspace.snapshot import WorkspaceSnapshot
 from .gate import preload_for, structural_gate
-from .materialize import AssetBuild
+from .materialize import PAYLOAD_FORMAT_VERSION, AssetBuild
 from .session import BuildSession
 
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # beyond this, payloads wait on disk, not in RAM
@@ -78,6 +79,40 @@ def materialize_all(
             assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)],
         )
     return out
+
+
+def planned_build_key(snap: WorkspaceSnapshot, session: BuildSession) -> str | None:
+    """The build key the current sources give, from input digests alone (the memo's, or
+    hashed): no payload is materialized. None when an input cannot be read."""
+    assets = []
+    for asset in snap.build_set():
+        decl = asset.loaded.declaration
+        assert decl is not None  # the structural gate passed
+        try:
+            key, _ = session.materializer.cache_key_of(asset)
+        except OSError:
+            return None
+        assets.append(
+            BuiltAsset(asset.entry.asset_id, decl.name, asset.entry.root, decl.asset_uuid, key)
+        )
+    preload, _ = preload_for(snap.build_set())
+    return build_key(assets, preload, PAYLOAD_FORMAT_VERSION)
+
+
+def build_key_of(builds: list[AssetBuild], preload: list[dict[str, int]]) -> str:
+    """The build key of what was actually materialized (the record's key)."""
+    assets = [BuiltAsset(b.asset_id, b.name, b.root, b.asset_uuid, b.cache_key) for b in builds]
+    return build_key(assets, preload, PAYLOAD_FORMAT_VERSION)
+
+
+def build_is_current(
+    project: Project, snap: WorkspaceSnapshot, session: BuildSession
+) -> str | None:
+    """None when build/ holds exactly the build of `snap` (record and files checked);
+    otherwise why not. Call after recovery, inside the write lane."""
+    if structural_gate(snap).blocked:
+        return "something blocks the pack"
+    return stale_reason_for(project, snap, session)
 
 
 def tooling_entry(b: AssetBuild) -> dict[str, Any]:
@@ -173,6 +208,35 @@ def _result(
     )
 
 
+def stale_reason_for(
+    project: Project, snap: WorkspaceSnapshot, session: BuildSession
+) -> str | None:
+    """`build_is_current` minus the gate (the caller ran it)."""
+    key = planned_build_key(snap, session)
+    if key is None:
+        return "an input cannot be read"
+    return stale_reason(project.build_dir, key, session.memo)
+
+
+def _up_to_date(em: OperationEmitter, snap: WorkspaceSnapshot, session: BuildSession) -> PackResult:
+    """build/ already holds this build: nothing is materialized or written."""
+    assets = snap.build_set()
+    m = session.materializer
+    for asset in assets:
+        m.outcomes.setdefault(asset.entry.asset_id, "up_to_date")
+    return _result(
+        em,
+        Status.SUCCESS,
+        f"build/assets.pa is up to date ({len(assets)} asset(s))",
+        [],
+        affected_assets=[],
+        assets_pa="build/assets.pa",
+        companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
+        packed_assets=len(assets),
+        published=False,
+    )
+
+
 def _pack(
     project: Project, snap: WorkspaceSnapshot, session: BuildSession, em: OperationEmitter
 ) -> PackResult:
@@ -186,6 +250,8 @@ def _pack(
             f"problem(s) in {n} place(s); build/ untouched",
             gate.all(),
         )
+    if stale_reason_for(project, snap, session) is None:
+        return _up_to_date(em, snap, session)
     try:
         made = materialize_all(snap, session, em, keep_payloads=True)
     except Exception as exc:  # a family bug or an I/O fault mid-read: fail, touch nothing
@@ -239,8 +305,14 @@ def _pack(
         created_build_dir = not project.build_dir.exists()
         try:
             project.build_dir.mkdir(parents=True, exist_ok=True)
-            folder = stage(project.build_dir, em.operation_id, write_pa, companions)
-            publish(project.build_dir, folder)  # rolls build/ back if a rename fails
+            staged = stage(
+                project.build_dir,
+                em.operation_id,
+                write_pa,
+                companions,
+                build_key_of(builds, preload),
+            )
+            publish(project.build_dir, staged.folder)  # rolls build/ back if a rename fails
         except OSError as exc:
             if created_build_dir:
                 with contextlib.suppress(OSError):
@@ -258,6 +330,7 @@ def _pack(
                 execution_began=True,
                 failure_stage=PackFailureStage.PROMOTION,
             )
+        remember_outputs(project.build_dir, staged.outputs, session.memo)
         m = session.materializer
         return _result(
             em,
@@ -270,6 +343,7 @@ def _pack(
             assets_pa="build/assets.pa",
             companions=[f"build/{n}" for n in OUTPUT_NAMES[1:]],
             packed_assets=len(builds),
+            published=True,
         )
     finally:
         if made.spool is not None:

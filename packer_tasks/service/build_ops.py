@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
+
 from ..artifact.staging import RecoveryReport, recover
+from ..events.sink import OperationEmitter
 from ..models.diagnostic import any_blocking, error
 from ..models.event import AssetRef, EventKind
 from ..models.results import (
@@ -14,25 +18,90 @@ from ..models.results import (
 )
 from ..pipeline.explain import describe_changes, previous_material
 from ..pipeline.gate import content_diagnostics, structural_gate
-from ..pipeline.pack import run_pack
+from ..pipeline.materialize import MaterializeReport
+from ..pipeline.pack import build_is_current, run_pack
 from ..pipeline.session import BuildSession
 from ..workspace import journal
+from ..workspace.snapshot import take_snapshot
 from .base import ServiceBase, parse_ref
 
 
 class BuildOps(ServiceBase):
-    def pack(self) -> PackResult:
-        """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane."""
-        em = self.emitter()
+    """The one pack path: the CLI, doit, `watch` and an embedding host all build here."""
+
+    def pack(
+        self,
+        *,
+        session: BuildSession | None = None,
+        emitter: OperationEmitter | None = None,
+        announce: bool = True,
+        unchanged: Iterable[int] = (),
+    ) -> PackResult:
+        """Build `build/assets.pa` and its companions (SPEC §8) inside the write lane:
+        recover an interrupted publication, then publish only when build/ does not
+        already hold this exact build. A build system passes the `session` its tasks
+        used (what they checked and materialized) and the `emitter` of its run, which
+        already announced build_started (`announce=False`), and the assets its own
+        checks found `unchanged` (counted as up to date, not as cache hits)."""
+        em = emitter or self.emitter()
         self.runtime.check()  # an edit behind our snapshot is reported, not hidden
-        with self.lane(), BuildSession(self.project, self.cache_config, em) as session:
-            if journal.journal_path(self.project).exists():
-                self.runtime.committing()
-                self._recover_workspace()
-                self.runtime.committed()
-            result = run_pack(self.project, session, em)
+        with self.lane(), self._session(session, em) as run_session:
+            self._recover_journal()
+            for asset_id in unchanged:
+                run_session.materializer.outcomes.setdefault(asset_id, "up_to_date")
+            result = run_pack(self.project, run_session, em, announce=announce)
         result.runtime_state = self.runtime.state
         return result
+
+    def open_build(self, emitter: OperationEmitter | None = None) -> BuildSession:
+        """A build session (cache, digest memo, frozen inputs) for a build system's run:
+        its tasks materialize through it and hand it to `pack`. The caller closes it."""
+        return BuildSession(self.project, self.cache_config, emitter or self.emitter())
+
+    def build_status(self, session: BuildSession | None = None) -> str | None:
+        """None when build/ holds exactly the build of the current sources; otherwise why
+        not. Interrupted publications are recovered first (in the write lane)."""
+        with self.lane(), self._session(session, self.emitter()) as run_session:
+            self._recover_journal()
+            try:
+                recover(self.project.build_dir)
+            except OSError as exc:
+                return f"an interrupted build could not be recovered: {exc.strerror or exc}"
+            snap = take_snapshot(self.project)
+            return build_is_current(self.project, snap, run_session)
+
+    def materialize_asset(self, asset_id: int, session: BuildSession) -> MaterializeReport:
+        """Materialize one build-set asset into the cache (a build system's per-asset
+        task). Blocking problems come back as diagnostics; nothing is raised."""
+        asset = take_snapshot(self.project).find(asset_id)
+        if asset is None or not asset.entry.included_in_build:
+            gone = error(
+                "asset.not_registered",
+                f"asset {asset_id} left the build set while the build ran",
+                "run the build again",
+            )
+            return MaterializeReport(None, None, [gone])
+        blocking = [d for d in asset.diagnostics if d.blocking]
+        if blocking or asset.loaded.declaration is None:
+            return MaterializeReport(None, None, blocking or list(asset.diagnostics))
+        return session.materializer.materialize(asset, want_payload=False)
+
+    @contextlib.contextmanager
+    def _session(
+        self, session: BuildSession | None, em: OperationEmitter
+    ) -> Iterator[BuildSession]:
+        """The caller's session (left open), or one of our own for this call."""
+        if session is not None:
+            yield session
+            return
+        with BuildSession(self.project, self.cache_config, em) as own:
+            yield own
+
+    def _recover_journal(self) -> None:
+        if journal.journal_path(self.project).exists():
+            self.runtime.committing()
+            self._recover_workspace()
+            self.runtime.committed()
 
     def recover(self) -> RecoveryReport:
         """Finish what a killed packer left behind: a half-promoted build (rolled forward
