@@ -8,10 +8,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..doctor.catalog import CatalogResult, catalog_entries
-from ..doctor.quarantine import QuarantineListResult, list_quarantined
 from ..events.sink import new_operation_id
 from ..models.diagnostic import Diagnostic
-from ..models.results import DoctorResult, OperationResult, Status
+from ..models.results import DoctorResult, OperationResult, QuarantineListResult, Status
 from .context import Ctx, emit, json_option, pass_ctx
 from .render import diagnostic_line, out, print_result
 
@@ -142,7 +141,7 @@ def quarantine(ctx: Ctx, asset: str | None, list_: bool, yes: bool, as_json: boo
     if list_:
         if asset is not None or yes:
             raise click.UsageError("--list takes no ASSET and no --yes")
-        emit(list_quarantined(ctx.service()), as_json, _render_quarantine_list)
+        emit(ctx.service().list_quarantined(), as_json, _render_quarantine_list)
     if asset is None:
         raise click.UsageError("give the ASSET to quarantine, or --list")
     emit(ctx.service().quarantine_asset(asset, apply=yes), as_json)

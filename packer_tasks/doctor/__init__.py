@@ -1,5 +1,3 @@
-"""Doctor (SPEC §7): the diagnostic catalogue, hygiene checks, safe fixes and quarantine."""
-
-from .report import run_doctor, run_fixes
-
-__all__ = ["run_doctor", "run_fixes"]
+"""Doctor (SPEC §7): the diagnostic catalogue, hygiene checks, safe-fix planning and the
+doctor report, all computed from snapshots. Running them is the service's job
+(`service/doctor_ops.py`); nothing here imports the service."""

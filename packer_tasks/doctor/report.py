@@ -12,29 +12,25 @@ are not decoded again. Everything else is reported but never blocks:
 * hygiene advice from `checks`.
 
 So `DoctorResult.blocking` answers one question: can the build set be packed right now.
+
+This module only computes: findings from a snapshot and a build session, and the result
+built from them. Running doctor (taking the snapshot, opening the session, applying fixes
+in the write lane, publishing events) is the service's job (`service/doctor_ops.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
-from prometeu_cache.digests import DigestMemo
-
 from ..events.sink import OperationEmitter
-from ..models.diagnostic import Diagnostic, Severity, error, info, warning
-from ..models.event import AssetRef, EventKind
-from ..models.results import Action, DoctorAssetReport, DoctorResult, Status
+from ..models.diagnostic import Diagnostic, Severity, info, warning
+from ..models.event import AssetRef
+from ..models.results import Action, DoctorAssetReport, DoctorResult, RuntimeState, Status
 from ..pipeline.gate import content_diagnostics, preload_for
 from ..pipeline.session import BuildSession
-from ..workspace.lane import LaneBusy
-from ..workspace.snapshot import WorkspaceSnapshot, take_snapshot
+from ..workspace.project import Project
+from ..workspace.quarantine import QuarantineRecord
+from ..workspace.snapshot import WorkspaceSnapshot
 from .checks import ExaminedRoot, hygiene_findings
-from .fixes import PlannedFix, annotate, apply_fixes, plan_fixes
-from .quarantine import QuarantineRecord, read_records
-
-if TYPE_CHECKING:
-    from ..service import PackerService
+from .fixes import PlannedFix, annotate
 
 
 def _advisory(d: Diagnostic, why: str) -> Diagnostic:
@@ -215,37 +211,53 @@ def _summary(snap: WorkspaceSnapshot, diags: list[Diagnostic], fixes: list[Plann
     return f"checked {scope}: {', '.join(parts)}{fixable}; {verdict}"
 
 
-def diagnose(
-    service: PackerService, em: OperationEmitter, *, workspace: bool, use_cache: bool
-) -> tuple[DoctorResult, list[PlannedFix]]:
-    """The doctor pass. Without `use_cache` nothing at all is written (a fix preview)."""
-    project = service.project
-    snap = service.snapshot(scan=workspace)
-    records, _ = read_records(project)
-    fixes = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
-    config = service.cache_config if use_cache else replace(service.cache_config, directory=None)
-    memo = None if use_cache else DigestMemo(None)  # in memory only: nothing is written
+def examined_roots(snap: WorkspaceSnapshot) -> list[ExaminedRoot]:
+    """Every root doctor looks at: the registered ones, then those the scan found."""
     examined = [ExaminedRoot(a.loaded, a.entry) for a in snap.registered]
-    examined += [ExaminedRoot(u, None) for u in snap.unregistered or ()]
-    with BuildSession(project, config, em, memo) as session:
-        diags = _registry_findings(snap)
-        diags += _registered_findings(snap, session, em)
-        diags += _unregistered_findings(snap)
-        diags += hygiene_findings(project, examined, session.memo, workspace=workspace)
-    diags += _quarantine_findings(records)
+    return examined + [ExaminedRoot(u, None) for u in snap.unregistered or ()]
+
+
+def findings(
+    project: Project,
+    snap: WorkspaceSnapshot,
+    session: BuildSession,
+    em: OperationEmitter,
+    records: list[QuarantineRecord],
+    *,
+    workspace: bool,
+) -> list[Diagnostic]:
+    """Every finding about the snapshot, in report order (decoding through `session`)."""
+    diags = _registry_findings(snap)
+    diags += _registered_findings(snap, session, em)
+    diags += _unregistered_findings(snap)
+    diags += hygiene_findings(project, examined_roots(snap), session.memo, workspace=workspace)
+    return diags + _quarantine_findings(records)
+
+
+def doctor_result(
+    snap: WorkspaceSnapshot,
+    diags: list[Diagnostic],
+    fixes: list[PlannedFix],
+    records: list[QuarantineRecord],
+    *,
+    operation_id: str,
+    workspace: bool,
+    runtime_state: RuntimeState,
+) -> DoctorResult:
+    """The doctor result for these findings: fix ids set, grouped by asset, counted."""
     # One finding per fact: a registry problem may reach us via the registry and the asset.
     diags = list(dict.fromkeys(annotate(diags, fixes)))
     project_diags, reports = _group(snap, diags)
     blockers = [d for d in diags if d.blocking]
     counts = {
-        "assets": len(examined),
+        "assets": len(examined_roots(snap)),
         "blocking": len(blockers),
         "fixable": len(fixes),
         **{f"{s.value}s": sum(d.severity is s for d in diags) for s in Severity},
     }
-    result = DoctorResult(
+    return DoctorResult(
         operation="doctor",
-        operation_id=em.operation_id,
+        operation_id=operation_id,
         status=Status.BLOCKED if blockers else Status.SUCCESS,
         summary=_summary(snap, diags, fixes),
         workspace=workspace,
@@ -255,100 +267,9 @@ def diagnose(
         project=project_diags,
         assets=reports,
         counts=counts,
-        runtime_state=service.runtime.state,
+        runtime_state=runtime_state,
         proposed_actions=[f.action for f in fixes] + _hints(snap, records),
         affected_assets=[
             AssetRef(asset_id=r.asset_id, root=r.root) for r in reports if r.diagnostics
         ],
-    )
-    return result, fixes
-
-
-def run_doctor(service: PackerService, *, workspace: bool = False) -> DoctorResult:
-    """`doctor` / `doctor --workspace`: read-only apart from warming the cache."""
-    em = service.emitter()
-    result, _ = diagnose(service, em, workspace=workspace, use_cache=True)
-    em.emit(
-        EventKind.DIAGNOSTICS_UPDATED,
-        result.summary,
-        assets=result.affected_assets,
-        data=dict(result.counts),
-    )
-    return result
-
-
-def run_fixes(
-    service: PackerService, *, apply: bool = False, workspace: bool = False
-) -> DoctorResult:
-    """`doctor --fix` previews (writes nothing, not even cache); with `apply`, fixes in the lane.
-
-    Applying re-plans from a fresh snapshot inside the write lane, then re-runs doctor so the
-    result shows what is left.
-    """
-    em = service.emitter()
-    if not apply:
-        result, fixes = diagnose(service, em, workspace=workspace, use_cache=False)
-        files = sorted({f.action.path or "" for f in fixes})
-        summary = (
-            f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to apply them"
-            if fixes
-            else "no safe fix applies"
-        ) + f" ({result.summary})"
-        result = result.model_copy(
-            update={
-                "operation": "doctor_fix",
-                "summary": summary,
-                "status": Status.PREVIEW if fixes else result.status,
-            }
-        )
-        if fixes:
-            em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
-        return result
-    project = service.project
-    try:
-        with service.lane():
-            service.runtime.committing()
-            try:
-                snap = take_snapshot(project, scan=workspace)
-                records, _ = read_records(project)
-                planned = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
-                applied = apply_fixes(project, planned)
-            finally:
-                service.runtime.committed()
-    except (OSError, RuntimeError, LaneBusy) as exc:
-        busy = isinstance(exc, LaneBusy)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        diag = (
-            error("lane.busy", str(exc), "wait for the other packer command to finish")
-            if busy
-            else error(
-                "io.failed",
-                f"applying fixes failed: {reason}",
-                "check free space and permissions, then run `doctor --fix` again",
-            )
-        )
-        em.emit(EventKind.ACTION_FAILED, diag.message)
-        return DoctorResult(
-            operation="doctor_fix",
-            operation_id=em.operation_id,
-            status=Status.FAILED,
-            summary=diag.message,
-            workspace=workspace,
-            diagnostics=[diag],
-            blockers=[diag],
-            project=[diag],
-        )
-    after, _ = diagnose(service, em, workspace=workspace, use_cache=True)
-    summary = (f"applied {len(applied)} fix(es)" if applied else "no safe fix applied") + (
-        f"; now {after.summary}"
-    )
-    if applied:
-        em.emit(EventKind.ACTION_APPLIED, summary, assets=after.affected_assets)
-    return after.model_copy(
-        update={
-            "operation": "doctor_fix",
-            "summary": summary,
-            "applied_actions": applied,
-            "operation_id": em.operation_id,
-        }
     )

@@ -1,0 +1,138 @@
+"""Doctor operations (SPEC §7): run the diagnosis, preview and apply the safe fixes.
+
+What doctor finds and which fixes it plans is computed in `packer_tasks/doctor/`; this
+mixin takes the snapshot, opens the build session, applies fixes in the write lane and
+publishes the events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from prometeu_cache.digests import DigestMemo
+
+from ..doctor.fixes import PlannedFix, apply_fixes, plan_fixes
+from ..doctor.report import doctor_result, findings
+from ..events.sink import OperationEmitter
+from ..models.diagnostic import error
+from ..models.event import EventKind
+from ..models.results import DoctorResult, Status
+from ..pipeline.session import BuildSession
+from ..workspace.lane import LaneBusy
+from ..workspace.quarantine import read_records
+from ..workspace.snapshot import take_snapshot
+from .base import ServiceBase
+
+
+class DoctorOps(ServiceBase):
+    def _diagnose(
+        self, em: OperationEmitter, *, workspace: bool, use_cache: bool
+    ) -> tuple[DoctorResult, list[PlannedFix]]:
+        """The doctor pass. Without `use_cache` nothing at all is written (a fix preview)."""
+        project = self.project
+        snap = self.snapshot(scan=workspace)
+        records, _ = read_records(project)
+        fixes = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
+        config = self.cache_config if use_cache else replace(self.cache_config, directory=None)
+        memo = None if use_cache else DigestMemo(None)  # in memory only: nothing is written
+        with BuildSession(project, config, em, memo) as session:
+            diags = findings(project, snap, session, em, records, workspace=workspace)
+        result = doctor_result(
+            snap,
+            diags,
+            fixes,
+            records,
+            operation_id=em.operation_id,
+            workspace=workspace,
+            runtime_state=self.runtime.state,
+        )
+        return result, fixes
+
+    def doctor(self, *, workspace: bool = False) -> DoctorResult:
+        """Diagnose the registered world (or, with `workspace`, all of assets/): read-only
+        apart from warming the cache."""
+        em = self.emitter()
+        result, _ = self._diagnose(em, workspace=workspace, use_cache=True)
+        em.emit(
+            EventKind.DIAGNOSTICS_UPDATED,
+            result.summary,
+            assets=result.affected_assets,
+            data=dict(result.counts),
+        )
+        return result
+
+    def doctor_fix(self, *, apply: bool = False, workspace: bool = False) -> DoctorResult:
+        """`doctor --fix` previews (writes nothing, not even cache); with `apply`, fixes in
+        the write lane.
+
+        Applying re-plans from a fresh snapshot inside the write lane, then re-runs doctor so
+        the result shows what is left.
+        """
+        em = self.emitter()
+        if not apply:
+            result, fixes = self._diagnose(em, workspace=workspace, use_cache=False)
+            files = sorted({f.action.path or "" for f in fixes})
+            summary = (
+                f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to "
+                "apply them"
+                if fixes
+                else "no safe fix applies"
+            ) + f" ({result.summary})"
+            result = result.model_copy(
+                update={
+                    "operation": "doctor_fix",
+                    "summary": summary,
+                    "status": Status.PREVIEW if fixes else result.status,
+                }
+            )
+            if fixes:
+                em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
+            return result
+        project = self.project
+        try:
+            with self.lane():
+                self.runtime.committing()
+                try:
+                    snap = take_snapshot(project, scan=workspace)
+                    records, _ = read_records(project)
+                    planned = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
+                    applied = apply_fixes(project, planned)
+                finally:
+                    self.runtime.committed()
+        except (OSError, RuntimeError, LaneBusy) as exc:
+            busy = isinstance(exc, LaneBusy)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            diag = (
+                error("lane.busy", str(exc), "wait for the other packer command to finish")
+                if busy
+                else error(
+                    "io.failed",
+                    f"applying fixes failed: {reason}",
+                    "check free space and permissions, then run `doctor --fix` again",
+                )
+            )
+            em.emit(EventKind.ACTION_FAILED, diag.message)
+            return DoctorResult(
+                operation="doctor_fix",
+                operation_id=em.operation_id,
+                status=Status.FAILED,
+                summary=diag.message,
+                workspace=workspace,
+                diagnostics=[diag],
+                blockers=[diag],
+                project=[diag],
+            )
+        after, _ = self._diagnose(em, workspace=workspace, use_cache=True)
+        summary = (f"applied {len(applied)} fix(es)" if applied else "no safe fix applied") + (
+            f"; now {after.summary}"
+        )
+        if applied:
+            em.emit(EventKind.ACTION_APPLIED, summary, assets=after.affected_assets)
+        return after.model_copy(
+            update={
+                "operation": "doctor_fix",
+                "summary": summary,
+                "applied_actions": applied,
+                "operation_id": em.operation_id,
+            }
+        )
