@@ -89,6 +89,12 @@ class ProjectRuntime:
             self._snapshot = snap
             return True
 
+    def snapshot_if_loaded(self) -> WorkspaceSnapshot | None:
+        """The snapshot in memory as it is, without a freshness check or a load: None before
+        the first read and right after a commit (the next read loads the committed state)."""
+        with self._lock:
+            return self._snapshot
+
     def load(self) -> WorkspaceSnapshot:
         """A fresh snapshot from disk, read under the shared lane (never half a write)."""
         with read_lane(self.project.lock_path):

@@ -42,7 +42,7 @@ def affected_assets(
 ) -> tuple[list[AssetRef], bool]:
     """Map changed paths to registered assets (longest root prefix) of `snap` (default: the
     service's current snapshot); True if the registry itself changed."""
-    snap = snap or service.runtime._snapshot or service.snapshot()
+    snap = snap or service.runtime.snapshot_if_loaded() or service.snapshot()
     assets_dir = service.project.assets_dir.resolve()
     roots = sorted(
         ((a.entry.root, a.entry.asset_id) for a in snap.registered), key=lambda r: -len(r[0])

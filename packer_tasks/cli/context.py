@@ -66,11 +66,12 @@ class Ctx:
             self._closers.append(jsonl.close)
             if writes_to_stdout(events):
                 self.stdout_reserved = True
-                # Restore the raw attribute (None = "follow sys.stdout"), not the resolved
-                # stream, so a later invocation in the same process is not pinned to it.
-                previous = _render.out._file
-                _render.out.file = sys.stderr
-                self._closers.append(lambda: setattr(_render.out, "_file", previous))
+                # Switch which standard stream the console follows (rich's `stderr` flag)
+                # rather than pinning it to a stream object: a later invocation in the same
+                # process (e.g. under CliRunner, which swaps sys.stdout) then follows its own.
+                previous = _render.out.stderr
+                _render.out.stderr = True
+                self._closers.append(lambda: setattr(_render.out, "stderr", previous))
         if progress:
             bar = ProgressSink(err)
             coalesced = CoalescingSink(bar)
