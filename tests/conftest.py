@@ -1,32 +1,64 @@
-"""Shared helpers: real PNG/WAV inputs, the CLI as a subprocess, a copy of the starter project.
+"""Shared helpers: real PNG/WAV inputs, the CLI (in this process or as a real process), a
+copy of the starter project without its state.
 
 The helpers are plain functions (``from conftest import run_cli``) and also fixtures of the
 same name, so a test can use whichever style it prefers.
+
+``run_cli`` runs the CLI *in this process*, through the same entry point as the console
+script (``packer_tasks.cli.main``), as a fresh process would: its own working folder, the
+environment a CLI subprocess gets, stdout and stderr captured, the exit code it would exit
+with, and an escaping exception shown as a traceback on stderr. ``run_cli_process``,
+``popen_cli`` and ``run_cli_parallel`` start real processes: use them where the test needs
+one (kills, signals, crash points that SIGKILL the process, locks between processes,
+concurrency between processes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 
 import pytest
+from click import formatting
+from click.testing import CliRunner
 from PIL import Image
+from rich.console import Console
 
 REPO = Path(__file__).resolve().parent.parent
 STARTER = REPO / "sample_projects" / "starter"
 CLI = (sys.executable, "-m", "packer_tasks")
 PYCACHE = Path(tempfile.gettempdir()) / f"prometeu-packer-test-pycache-{os.getuid()}"
+# Variables of the developer's shell that would change what a packer command does.
+PACKER_ENV = (
+    "PROMETEU_PACKER_CACHE",
+    "PROMETEU_PACKER_EVENTS",
+    "PROMETEU_PACKER_DEBUG",
+    "PROMETEU_PACKER_CRASH_AT",
+)
+# What a command that was killed or timed out reports as its exit code.
+TIMED_OUT = -int(signal.SIGKILL)
 
 RGB = tuple[int, int, int]
 DEFAULT_COLORS: tuple[RGB, ...] = ((0, 0, 0), (255, 0, 68))
+CliResult = tuple[int, str, str]
+PathArg = str | os.PathLike[str]
+
+
+# ------------------------------------------------------------------------------------------
+# Real inputs
 
 
 def make_png(
@@ -71,25 +103,225 @@ def make_wav(
     return path
 
 
-def cli_env() -> dict[str, str]:
-    """The environment for CLI subprocesses: this checkout first on the path, no debug."""
+# ------------------------------------------------------------------------------------------
+# Projects
+
+
+def ignore_state(folder: str, names: list[str]) -> set[str]:
+    """Build outputs, caches, doit state and the digest memo are never copied with a
+    project (a `shutil.copytree` ignore function; applies at every level)."""
+    return {
+        n
+        for n in names
+        if n in ("build", ".prometeu-cache", "__pycache__")
+        or n.startswith((".doit.db", ".digests.sqlite"))
+    }
+
+
+def copy_project(src: Path, dest: Path, *, keep: Sequence[str] = ()) -> Path:
+    """Copy a project without its state; `keep` names top-level state dirs to carry over
+    (e.g. the cache directory, like a CI cache restore)."""
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = ignore_state(folder, names)
+        if Path(folder) == src:
+            skipped -= set(keep)
+        return skipped
+
+    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def starter_copy(tmp_path: Path) -> Path:
+    """A private copy of sample_projects/starter without build outputs, cache or doit state."""
+    return copy_project(STARTER, tmp_path / "starter")
+
+
+# ------------------------------------------------------------------------------------------
+# The environment of a packer command
+
+
+def cli_env(**extra: str | None) -> dict[str, str]:
+    """The whole environment of a packer command: this checkout first on the path, none of
+    the developer's packer settings, no colour, a wide terminal. ``extra`` sets variables
+    (None removes one)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("PROMETEU_PACKER_DEBUG", None)
+    for name in PACKER_ENV:
+        env.pop(name, None)
     # Each CLI process would otherwise recompile the package from source (~25% of its start):
     # keep bytecode in a cache outside the checkout instead.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
-    env.pop("PROMETEU_PACKER_CACHE", None)
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "200"
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return env
 
 
-def run_cli(
-    *args: str | os.PathLike[str], cwd: Path | str | None = None, timeout: float = 60
-) -> tuple[int, str, str]:
-    """Run ``python -m packer_tasks ARGS`` in ``cwd``; return (exit code, stdout, stderr)."""
+# ------------------------------------------------------------------------------------------
+# Running a command in this process, as a fresh process would run it
+
+
+class InProcessTimeout(BaseException):
+    """Raised in the main thread when an in-process command outlives its timeout (a
+    BaseException, so the packer's own `except Exception` cannot swallow it)."""
+
+
+# One in-process command at a time: the working folder, os.environ and sys.stdout/stderr
+# belong to the whole process.
+_IN_PROCESS = threading.RLock()
+
+
+@contextlib.contextmanager
+def _working_folder(cwd: PathArg | None) -> Iterator[None]:
+    before = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _render_consoles() -> list[Console]:
+    """The CLI's module-level rich consoles (built once, at import)."""
+    from packer_tasks.cli import render
+
+    return [value for value in vars(render).values() if isinstance(value, Console)]
+
+
+@contextlib.contextmanager
+def _fresh_consoles() -> Iterator[None]:
+    """Give the CLI's rich consoles what a new process would build them with: rich reads
+    $COLUMNS, $LINES, $NO_COLOR and whether output is a terminal once, in the constructor,
+    which ran at import in this process (under pytest's capture, the developer's terminal
+    size and colours). Call inside the isolation, so they see the command's environment
+    and its captured streams; the previous settings are restored afterwards."""
+    saved = []
+    for console in _render_consoles():
+        saved.append(
+            (
+                console,
+                console._file,
+                console._width,
+                console._height,
+                console.no_color,
+                console._color_system,
+                console.is_interactive,
+            )
+        )
+        columns, lines = os.environ.get("COLUMNS", ""), os.environ.get("LINES", "")
+        console._file = None  # follow sys.stdout / sys.stderr (the captured streams)
+        console._width = int(columns) if columns.isdigit() else None
+        console._height = int(lines) if lines.isdigit() else None
+        console.no_color = os.environ.get("NO_COLOR", "") != ""
+        console._color_system = console._detect_color_system()
+        console.is_interactive = console.is_terminal and not console.is_dumb_terminal
+    try:
+        yield
+    finally:
+        for console, file, width, height, no_color, colours, interactive in saved:
+            console._file = file
+            console._width, console._height = width, height
+            console.no_color, console._color_system = no_color, colours
+            console.is_interactive = interactive
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise InProcessTimeout in the main thread after `seconds` (no-op in other threads)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise InProcessTimeout(f"still running after {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def exit_status(exc: SystemExit) -> int:
+    """The status a process exits with for `SystemExit(code)` (a non-int code is printed
+    to stderr and exits 1, as the interpreter does)."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def call_in_process(
+    main: Callable[[], int | None],
+    *,
+    cwd: PathArg | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> CliResult:
+    """Run `main()` as the main function of a fresh process would run: in `cwd`, with
+    exactly the environment `env` (default: `cli_env()`), stdout and stderr captured.
+    Returns (exit code, stdout, stderr): main's return value or SystemExit code; an
+    exception that escapes prints its traceback to stderr and exits 1, like the interpreter.
+    After `timeout` seconds the command is interrupted: exit TIMED_OUT, stderr ends with
+    ``TIMED OUT``."""
+    whole = cli_env() if env is None else dict(env)
+    changes: dict[str, str | None] = {k: None for k in os.environ if k not in whole}
+    changes.update(whole)
+    with (
+        _IN_PROCESS,
+        _working_folder(cwd),
+        CliRunner().isolation(env=changes) as (out, err, _mixed),
+        _fresh_consoles(),
+    ):
+        # click sizes help from the terminal ($COLUMNS) in a process; CliRunner pins it to 80.
+        formatting.FORCED_WIDTH = None
+        try:
+            with _deadline(timeout):
+                status = main() or 0
+        except SystemExit as exc:
+            status = exit_status(exc)
+        except InProcessTimeout:
+            traceback.print_exc()
+            sys.stderr.write("\nTIMED OUT")
+            status = TIMED_OUT
+        except Exception:
+            traceback.print_exc()
+            status = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout = out.getvalue().decode("utf-8", "replace")
+        stderr = err.getvalue().decode("utf-8", "replace")
+    return status, stdout, stderr
+
+
+# ------------------------------------------------------------------------------------------
+# The CLI
+
+
+def run_cli(*args: PathArg, cwd: PathArg | None = None, timeout: float = 60) -> CliResult:
+    """`prometeu-packer ARGS` in `cwd`, in this process; (exit code, stdout, stderr)."""
+    from packer_tasks.cli import main
+
+    argv = [str(a) for a in args]
+    return call_in_process(lambda: main(argv), cwd=cwd, timeout=timeout)
+
+
+def run_cli_process(*args: PathArg, cwd: PathArg | None = None, timeout: float = 60) -> CliResult:
+    """`python -m packer_tasks ARGS` as a real process in `cwd`; like ``run_cli``."""
     proc = subprocess.run(
         [*CLI, *map(str, args)],
         cwd=cwd,
@@ -103,32 +335,26 @@ def run_cli(
 
 
 def popen_cli(
-    *args: str | os.PathLike[str], cwd: Path | str | None = None
+    *args: PathArg, cwd: PathArg | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    """Start the CLI without waiting (for concurrency tests); read it with ``communicate``."""
+    """Start the CLI as a real process without waiting (for concurrency tests); read it
+    with ``communicate``."""
     return subprocess.Popen(
         [*CLI, *map(str, args)],
         cwd=cwd,
-        env=cli_env(),
+        env=cli_env() if env is None else dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def run_cli_parallel(
-    commands: Sequence[Sequence[str | os.PathLike[str]]],
-    cwd: Path | str | None = None,
-    timeout: float = 60,
-) -> list[tuple[int, str, str]]:
-    """Start every command at once, then wait; results in order, like ``run_cli``'s.
-
-    A command still running after ``timeout`` seconds (from the start) is killed; its
-    exit code is then negative and its stderr ends with ``TIMED OUT``.
-    """
-    procs = [popen_cli(*args, cwd=cwd) for args in commands]
+def communicate_all(procs: Sequence[subprocess.Popen[str]], timeout: float) -> list[CliResult]:
+    """Wait for every process; results in order. A process still running after `timeout`
+    seconds (from now) is killed; its exit code is then negative and its stderr ends with
+    ``TIMED OUT``."""
     deadline = time.monotonic() + timeout
-    results: list[tuple[int, str, str]] = []
+    results: list[CliResult] = []
     try:
         for p in procs:
             try:
@@ -146,18 +372,18 @@ def run_cli_parallel(
     return results
 
 
-def _ignore_outputs(folder: str, names: list[str]) -> set[str]:
-    if Path(folder).resolve() != STARTER.resolve():
-        return set()
-    return {n for n in names if n in ("build", ".prometeu-cache") or n.startswith(".doit.db")}
+def run_cli_parallel(
+    commands: Sequence[Sequence[PathArg]],
+    cwd: PathArg | None = None,
+    timeout: float = 60,
+) -> list[CliResult]:
+    """Start every command at once as a real process, then wait; results in order, like
+    ``run_cli``'s (see ``communicate_all`` for timeouts)."""
+    return communicate_all([popen_cli(*args, cwd=cwd) for args in commands], timeout)
 
 
-@pytest.fixture
-def starter_copy(tmp_path: Path) -> Path:
-    """A private copy of sample_projects/starter without build outputs, cache or doit state."""
-    dest = tmp_path / "starter"
-    shutil.copytree(STARTER, dest, ignore=_ignore_outputs, symlinks=True)
-    return dest
+# ------------------------------------------------------------------------------------------
+# Fixtures of the same names
 
 
 @pytest.fixture(name="make_png")
@@ -171,5 +397,5 @@ def _make_wav_fixture() -> Callable[..., Path]:
 
 
 @pytest.fixture(name="run_cli")
-def _run_cli_fixture() -> Callable[..., tuple[int, str, str]]:
+def _run_cli_fixture() -> Callable[..., CliResult]:
     return run_cli
