@@ -167,6 +167,7 @@ def test_cli_events_file_capture_of_pack(project: Path, tmp_path: Path) -> None:
     check_pack(check_stream(out.read_text().splitlines()), hits=0)
     assert "packed 5" in first.stdout  # human output stays on stdout with a file spec
 
+    shutil.rmtree(project / "build")  # build/ lost: the next pack gets every asset as a hit
     again = run_cli("--project", str(project), "--events", str(out), "pack", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     check_pack(check_stream(out.read_text().splitlines()), hits=5)  # truncated, not appended

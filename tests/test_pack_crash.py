@@ -26,9 +26,9 @@ from independent_reader import pretty, read_pa
 from PIL import Image
 
 from packer_tasks.artifact import staging
-from packer_tasks.config import CacheConfig
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
+from packer_tasks.workspace.settings import CacheConfig
 
 REPO = Path(__file__).resolve().parent.parent
 # The four outputs plus the build record (SPEC §8 step 6), all published together.
@@ -505,9 +505,57 @@ def test_kill_during_rollback_is_finished_by_recovery(
     assert tree_state(project.build_dir) == before
 
 
-def test_recovery_rolls_forward_a_sealed_folder_without_backups(tmp_path: Path) -> None:
-    """A sealed staging folder written without `previous` (an older packer) is still
-    rolled forward, never stuck."""
+def _sealed_folder(build: Path, new: bytes = b"new ") -> Path:
+    """A staged set sealed by the real `stage` over whatever build/ holds now."""
+    outputs = {n: new + n.encode() for n in OUTPUTS if n not in ("assets.pa", staging.RECORD_FILE)}
+
+    def write_pa(fh: Any) -> str:
+        fh.write(new + b"assets.pa")
+        return "0" * 64  # any digest: recovery does not check the record
+
+    build.mkdir(parents=True, exist_ok=True)
+    return staging.stage(build, "x" * 20, write_pa, outputs, "k" * 64).folder
+
+
+def test_recovery_rolls_forward_a_sealed_folder_over_the_build_it_was_staged_on(
+    tmp_path: Path,
+) -> None:
+    build = tmp_path / "build"
+    for name in OUTPUTS:
+        (build / name).parent.mkdir(parents=True, exist_ok=True)
+        (build / name).write_bytes(b"old " + name.encode())
+    folder = _sealed_folder(build)
+    os.replace(folder / "assets.pa", build / "assets.pa")  # killed after the first rename
+    report = staging.recover(build)
+    assert report.rolled_forward == ["x" * 20] and not report.superseded
+    assert sorted(p.name for p in build.iterdir()) == sorted(OUTPUTS)
+    assert all((build / n).read_bytes().startswith(b"new ") for n in OUTPUTS[:-1])
+
+
+def test_recovery_never_rolls_an_old_folder_over_a_newer_build(tmp_path: Path) -> None:
+    """build/ written after the folder was sealed (a newer pack, a hand edit that replaced
+    a file): the folder is discarded, build/ is left exactly as it is."""
+    build = tmp_path / "build"
+    for name in OUTPUTS:
+        (build / name).parent.mkdir(parents=True, exist_ok=True)
+        (build / name).write_bytes(b"old " + name.encode())
+    _sealed_folder(build)
+    for name in OUTPUTS:  # a newer complete set, published by replacing each file
+        (build / f"{name}.tmp").write_bytes(b"newer " + name.encode())
+        os.replace(build / f"{name}.tmp", build / name)
+    before = {n: (build / n).read_bytes() for n in OUTPUTS}
+    report = staging.recover(build)
+    assert report.superseded == ["x" * 20] and not report.rolled_forward
+    assert not (build / ".staging").exists()
+    assert {n: (build / n).read_bytes() for n in OUTPUTS} == before
+
+
+def test_recovery_discards_a_sealed_folder_that_cannot_prove_where_it_belongs(
+    tmp_path: Path,
+) -> None:
+    """A seal without file identities (an older packer) cannot prove build/ is still the
+    one it was staged on: it is discarded, never promoted; the build record then makes
+    the next build rebuild whatever is not a complete set."""
     build = tmp_path / "build"
     folder = build / ".staging" / ("x" * 20)
     folder.mkdir(parents=True)
@@ -517,6 +565,6 @@ def test_recovery_rolls_forward_a_sealed_folder_without_backups(tmp_path: Path) 
     files = {n: {"blake3": "0" * 64, "size": 4 + len(n)} for n in OUTPUTS}
     (folder / "COMMIT.json").write_text(json.dumps({"files": files, "operation_id": "x" * 20}))
     report = staging.recover(build)
-    assert report.rolled_forward == ["x" * 20]
+    assert report.superseded == ["x" * 20]
     assert sorted(p.name for p in build.iterdir()) == sorted(OUTPUTS)
-    assert all((build / n).read_bytes() == b"new " + n.encode() for n in OUTPUTS)
+    assert all((build / n).read_bytes() == b"old " + n.encode() for n in OUTPUTS)

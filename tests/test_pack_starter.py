@@ -98,6 +98,7 @@ def test_pack_result_reports_success(packed: dict[str, Any]) -> None:
     assert sorted(a["asset_id"] for a in r["affected_assets"]) == [1, 2, 3, 4, 5]
     build = packed["project"] / "build"
     assert sorted(p.name for p in build.iterdir()) == [
+        ".prometeu-build.json",
         "asset_table.json",
         "asset_table_metadata.json",
         "assets.pa",
