@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from conftest import cli_env
 
-from packer_tasks.config import ENV_CACHE, CacheConfig
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import EventKind
 from packer_tasks.models.registry import Registry
 from packer_tasks.models.results import Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
+from packer_tasks.workspace.settings import ENV_CACHE, CacheConfig
 
 STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
 IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")

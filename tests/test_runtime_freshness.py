@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from packer_tasks.config import ENV_CACHE
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import EventKind
 from packer_tasks.models.results import RuntimeState, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
+from packer_tasks.workspace.settings import ENV_CACHE
 
 STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
 IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from packer_tasks.config import ENV_CACHE, CacheConfig
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import AssetRef, Event, EventKind
 from packer_tasks.models.results import PackResult, RuntimeState, Status
 from packer_tasks.service import PackerService
-from packer_tasks.watch import watch
+from packer_tasks.service.watch import watch
 from packer_tasks.workspace.project import Project
+from packer_tasks.workspace.settings import ENV_CACHE, CacheConfig
 
 STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
 IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import click
 
-from ..config import resolve_cache
 from ..events.coalesce import CoalescingSink
 from ..events.fanout import FanoutSink
 from ..events.jsonl import open_jsonl_sink, writes_to_stdout
@@ -19,6 +18,7 @@ from ..events.terminal import ProgressSink
 from ..models.results import OperationResult
 from ..service import PackerService
 from ..workspace.project import Project, ProjectNotFound, find_project
+from ..workspace.settings import resolve_cache
 from . import render as _render
 from .render import err, exit_code, print_json, print_result
 

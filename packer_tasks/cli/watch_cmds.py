@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..models.results import PackResult
-from ..watch import watch as watch_loop
+from ..service.watch import watch as watch_loop
 from .context import Ctx, pass_ctx
 from .render import print_result
 

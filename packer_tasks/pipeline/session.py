@@ -8,9 +8,9 @@ from types import TracebackType
 from prometeu_cache.digests import DigestMemo
 from prometeu_cache.store import CacheStore
 
-from ..config import CacheConfig
 from ..events.sink import OperationEmitter
 from ..workspace.project import Project
+from ..workspace.settings import CacheConfig
 from .frozen import FrozenInputs
 from .materialize import Materializer
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import CacheConfig, resolve_cache
 from ..events.sink import EventSink, NullSink, OperationEmitter
 from ..models.diagnostic import Diagnostic, any_blocking, error
 from ..models.event import AssetRef, EventKind
@@ -18,14 +17,15 @@ from ..models.results import (
     RuntimeState,
     Status,
 )
-from ..runtime import ProjectRuntime
 from ..workspace import journal
 from ..workspace.declarations import LoadedAsset
 from ..workspace.lane import LaneBusy, read_lane, write_lane
 from ..workspace.paths import normalize_root
 from ..workspace.project import Project
 from ..workspace.registry_store import load_registry
+from ..workspace.settings import CacheConfig, resolve_cache
 from ..workspace.snapshot import WorkspaceSnapshot, take_snapshot
+from .runtime import ProjectRuntime
 
 # Packer-owned state kept beside the registry; never committed.
 PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .models.results import RuntimeState
-from .workspace.lane import read_lane
-from .workspace.project import Project
-from .workspace.snapshot import (
+from ..models.results import RuntimeState
+from ..workspace.lane import read_lane
+from ..workspace.project import Project
+from ..workspace.snapshot import (
     Fingerprint,
     WorkspaceSnapshot,
     current_fingerprint,

@@ -7,13 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .events.sink import OperationEmitter
-from .models.event import AssetRef, EventKind
-from .models.results import PackResult
-from .service import PackerService
-from .workspace.project import META_DIR, REGISTRY_FILE
-from .workspace.snapshot import WorkspaceSnapshot
+from ..events.sink import OperationEmitter
+from ..models.event import AssetRef, EventKind
+from ..models.results import PackResult
+from ..workspace.project import META_DIR, REGISTRY_FILE
+from ..workspace.snapshot import WorkspaceSnapshot
+
+if TYPE_CHECKING:
+    from . import PackerService
 
 # How long the watcher waits for a change before yielding an empty batch (ms).
 _IDLE_MS = 200

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .workspace.project import DEFAULT_CACHE_DIR, Project
+from .project import DEFAULT_CACHE_DIR, Project
 
 ENV_CACHE = "PROMETEU_PACKER_CACHE"
 DEFAULT_SIZE_LIMIT = 2 * 1024**3
