@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +62,7 @@ class DoitHost:
         self.failed: dict[int, str] = {}
         self.build_set: list[int] = []  # asset ids with a task, in task order
         self.executed: set[int] = set()  # asset tasks that ran in this process
+        self._held: dict[int, Any] = {}  # signal handlers replaced while the run is active
 
     # -- the session, per process (doit -n N forks workers) ----------------------------
 
@@ -75,6 +78,7 @@ class DoitHost:
         self.session()
         if not self.started:
             self.started = True
+            self._catch_interrupts()
             self.emitter.emit(
                 EventKind.BUILD_STARTED, f"doit pack of {self.service.project.project_id} started"
             )
@@ -143,12 +147,35 @@ class DoitHost:
                 )
             self._session.close()
             self._session = None
+        self._release_interrupts()
         close_sink = getattr(self.service.sink, "close", None)
         if callable(close_sink):
             close_sink()
         if self.interrupted:
-            sys.stderr.write("packer: interrupted; build/ holds the last complete build\n")
+            # doit captures a quiet task's output, teardown included: this line is for
+            # the person who pressed Ctrl-C, so it goes to the process's own stderr.
+            stream = sys.__stderr__ or sys.stderr
+            stream.write("packer: interrupted: build/ holds the last complete build\n")
+            stream.flush()
             raise SystemExit(INTERRUPTED_EXIT)
+
+    def _catch_interrupts(self) -> None:
+        """From the first action to the teardown, Ctrl-C (or SIGTERM) asks the run to
+        stop: the task that is running finishes, the next one does not start, and the
+        teardown exits 130. doit's own bookkeeping is never cut in half."""
+        if threading.current_thread() is not threading.main_thread() or self._held:
+            return
+
+        def stop(_signum: int, _frame: object) -> None:
+            self.interrupted = True
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._held[signum] = signal.signal(signum, stop)
+
+    def _release_interrupts(self) -> None:
+        held, self._held = self._held, {}
+        for signum, previous in held.items():
+            signal.signal(signum, previous)
 
     def _counts(self) -> dict[str, int]:
         m = self._session.materializer if self._session else None

@@ -70,15 +70,20 @@ for _cmd in [
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: usage errors exit 2; an unexpected bug prints one line, not a traceback."""
+    """Entry point: usage errors exit 2; Ctrl-C exits 130 with one line (a pack that was
+    publishing finishes its renames first, so build/ holds a complete set); an unexpected
+    bug prints one line, not a traceback."""
     try:
-        cli.main(args=argv, prog_name="prometeu-packer", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="prometeu-packer", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        err.print("[yellow]interrupted[/]: build/ holds the last complete build")
+        sys.exit(130)
     except LaneBusy as exc:
         err.print(f"[red]error:[/] {exc}; try again when the other packer command finishes")
         sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        sys.exit(130)
     except Exception as exc:  # a bug, not bad input: say so plainly
         if os.environ.get("PROMETEU_PACKER_DEBUG"):
             traceback.print_exc()
@@ -87,3 +92,4 @@ def main(argv: list[str] | None = None) -> None:
             "(set PROMETEU_PACKER_DEBUG=1 for details and report it)"
         )
         sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -169,7 +169,17 @@ def run_pack(
         )
     else:
         snap = runtime_snapshot or _snapshot(project)
-        result = _pack(project, snap, session, em)
+        try:
+            result = _pack(project, snap, session, em)
+        except KeyboardInterrupt:
+            # The lifecycle closes even for Ctrl-C (publication itself defers signals,
+            # so build/ holds one complete set); the caller reports the interrupt.
+            em.emit(
+                EventKind.BUILD_FINISHED,
+                "pack interrupted",
+                data={"status": "interrupted", "packed_assets": 0},
+            )
+            raise
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
