@@ -64,10 +64,7 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
         misses = len(self._looked_up) - hits
         elapsed = time.monotonic() - self._t0
         up = len(self._skipped - set(self._looked_up))
-        return (
-            f"{hits} cache hit(s), {misses} miss(es), {up} up-to-date, "
-            f"{elapsed:.2f}s"
-        )
+        return f"{hits} cache hit(s), {misses} miss(es), {up} up-to-date, {elapsed:.2f}s"
 
     def complete_run(self) -> None:
         for failure in self.failures:
