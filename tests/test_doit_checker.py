@@ -1,7 +1,7 @@
 """The blake3 file checker: mtime/size as the shortcut, content as the authority, and one
 hash per file per run (shared by the checker, the digest memo and the frozen snapshot).
 
-Hash counting runs doit in this process (`DoitMain(ModuleTaskLoader(...))`) with the two
+Hash counting runs doit in this process (`run_doit` is in-process) with the two
 hashing entry points wrapped: `prometeu_cache.keys.blake3_file` (the checker's streaming hash) and
 the frozen snapshot's `blake3_hex` (hash of the bytes a run reads).
 """
@@ -16,10 +16,7 @@ from pathlib import Path
 import prometeu_cache.keys
 import pytest
 from test_doit_support import (
-    PACKER_ENV,
     STARTER,
-    SUMMARY,
-    UP_TO_DATE,
     build_bytes,
     copy_project,
     hex_rgb,
@@ -28,6 +25,7 @@ from test_doit_support import (
     run_doit,
 )
 
+import packer_tasks.build_system.checker
 import packer_tasks.pipeline.frozen
 
 ALL_UP = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
@@ -44,12 +42,6 @@ def _inputs(project: Path) -> list[Path]:
         decl = read_json(asset_json)
         files += [asset_json.parent / f for names in decl["inputs"].values() for f in names]
     return files
-
-
-def _counts(output: str) -> dict[str, int]:
-    match = SUMMARY.search(output) or UP_TO_DATE.search(output)
-    assert match is not None, output
-    return {k: int(v) for k, v in match.groupdict().items()}
 
 
 class HashCounter:
@@ -77,15 +69,15 @@ class HashCounter:
 @pytest.fixture
 def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, HashCounter]]:
     project = copy_project(STARTER, tmp_path / "starter")
-    for name in PACKER_ENV:
-        monkeypatch.delenv(name, raising=False)
     # The files were written a moment ago; the racy-mtime guard (tested on its own below)
     # would make the next run re-check them once. Counting hashes wants it out of the way.
     monkeypatch.setattr("prometeu_cache.digests.RACY_NS", 0)
-    monkeypatch.chdir(project)
     counter = HashCounter(_inputs(project))
     real_file = prometeu_cache.keys.blake3_file
     real_hex = prometeu_cache.keys.blake3_hex  # what the frozen snapshot hashes its bytes with
+    # Both modules bound the functions at import: wrap them where they are called (whether
+    # or not an earlier test of this process imported them).
+    assert packer_tasks.build_system.checker.blake3_file is real_file  # type: ignore[attr-defined]
     assert packer_tasks.pipeline.frozen.blake3_hex is real_hex  # type: ignore[attr-defined]
 
     def counting_file(path: str | os.PathLike[str]) -> str:
@@ -99,38 +91,29 @@ def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
         return digest
 
     monkeypatch.setattr(prometeu_cache.keys, "blake3_file", counting_file)
+    monkeypatch.setattr(packer_tasks.build_system.checker, "blake3_file", counting_file)
     monkeypatch.setattr(packer_tasks.pipeline.frozen, "blake3_hex", counting_hex)
     yield project, counter
 
 
-def _doit_in_process(out: Path) -> dict[str, int]:
-    """`doit pack` in this process; the reporter writes to `out` (doit's default stream is
-    whatever sys.stdout was when doit was first imported)."""
-    from doit.cmd_base import ModuleTaskLoader
-    from doit.doit_cmd import DoitMain
-
-    import packer_tasks.dodo as dodo
-
-    assert DoitMain(ModuleTaskLoader(vars(dodo))).run(["-o", str(out), "pack"]) == 0
-    text = out.read_text("utf-8")
-    assert "Traceback" not in text
-    return _counts(text)
+def _doit_in_process(project: Path) -> dict[str, int]:
+    """`doit pack` in this process, so the wrapped hash functions see every hash."""
+    return run_doit(project).counts()
 
 
 def test_one_run_hashes_each_file_at_most_once(
-    counted: tuple[Path, HashCounter], tmp_path: Path
+    counted: tuple[Path, HashCounter],
 ) -> None:
     project, counter = counted
-    log = tmp_path / "doit.out"
     names = set(counter.by_digest.values())
 
     # A clean build reads and hashes every input exactly once.
-    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 5, "up": 0}
+    assert _doit_in_process(project) == {"packed": 5, "hits": 0, "misses": 5, "up": 0}
     assert set(counter.counts) == names and max(counter.counts.values()) == 1, counter.counts
 
     # A no-op run hashes nothing.
     counter.counts.clear()
-    assert _doit_in_process(log) == ALL_UP
+    assert _doit_in_process(project) == ALL_UP
     assert not counter.counts, counter.counts
 
     # Touch every input (new mtime, same bytes): each is hashed once, nothing rebuilds.
@@ -138,12 +121,12 @@ def test_one_run_hashes_each_file_at_most_once(
     for f in counter.files:
         os.utime(f, ns=(later, later))
     counter.counts.clear()
-    assert _doit_in_process(log) == ALL_UP
+    assert _doit_in_process(project) == ALL_UP
     assert set(counter.counts) == names and max(counter.counts.values()) == 1, counter.counts
 
     # ... and the digest memo remembers them: the next run hashes nothing again.
     counter.counts.clear()
-    assert _doit_in_process(log) == ALL_UP
+    assert _doit_in_process(project) == ALL_UP
     assert not counter.counts, counter.counts
 
     # Change one file's content: the checker finds the change and the asset is then
@@ -153,7 +136,7 @@ def test_one_run_hashes_each_file_at_most_once(
     colors = read_json(hud / "asset.json")["output"]["pipeline"]["palettes"][0]["palette"]
     repaint(hud / "coin.png", [(0, 15), (15, 15)], (*hex_rgb(colors["colors"][2]), 255))
     counter.refresh()
-    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
+    assert _doit_in_process(project) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
     hud_files = {"coin.png", "heart.png", "key.png", "skull.png", "star.png"}
     assert counter.counts["coin.png"] == 1, counter.counts
     assert set(counter.counts) <= hud_files and max(counter.counts.values()) == 1, counter.counts
@@ -162,7 +145,7 @@ def test_one_run_hashes_each_file_at_most_once(
     wav = project / "assets" / "music" / "loop" / "loop.wav"
     _flip_tail(wav)
     counter.refresh()
-    assert _doit_in_process(log) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
+    assert _doit_in_process(project) == {"packed": 5, "hits": 0, "misses": 1, "up": 4}
     # coin.png was edited under 2 s ago: racily fresh stat facts are not trusted (like
     # git), so it may be hashed once more; still never twice in one run.
     assert counter.counts["loop.wav"] == 1, counter.counts

@@ -1,27 +1,33 @@
-"""Helpers for the doit / cache integration tests (real doit subprocesses, real files).
+"""Helpers for the doit / cache integration tests (real doit runs, real files).
 
 No tests live here; `test_doit_*.py` and `test_cache_integration.py` import these helpers
 (``from test_doit_support import ...``), the same way ``conftest`` helpers are imported.
+
+``run_doit`` and ``run_packer`` run in this process (``conftest.call_in_process``: the
+project as working folder, the given environment, output captured), with the project's
+``dodo.py`` executed afresh for every doit run. ``run_doit_process`` and
+``run_packer_process`` start real processes, for what needs one: ``doit -n N`` workers
+forked from a clean interpreter, the real ``python -m doit`` loader, kills and signals.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
+import runpy
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conftest import STARTER as STARTER  # re-exported for the doit tests
+from conftest import call_in_process, cli_env
+from conftest import copy_project as copy_project
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-STARTER = REPO / "sample_projects" / "starter"
 # The four outputs plus the build record (SPEC §8 step 6), all published together.
 OUTPUTS = (
     "assets.pa",
@@ -30,7 +36,7 @@ OUTPUTS = (
     "asset_table_metadata.json",
     ".prometeu-build.json",
 )
-PACKER_ENV = ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_DEBUG")
+TIMEOUT = 120
 
 SUMMARY = re.compile(
     r"^packed (?P<packed>\d+) asset\(s\): (?P<hits>\d+) cache hit\(s\), "
@@ -44,43 +50,9 @@ UP_TO_DATE = re.compile(
 )
 
 
-def _ignore_state(folder: str, names: list[str]) -> set[str]:
-    """Build outputs, caches and doit/digest state are never copied with a project."""
-    return {
-        n
-        for n in names
-        if n in ("build", ".prometeu-cache", "__pycache__")
-        or n.startswith((".doit.db", ".digests.sqlite"))
-    }
-
-
-def copy_project(src: Path, dest: Path, *, keep: Sequence[str] = ()) -> Path:
-    """Copy a project without its state; `keep` names top-level state dirs to carry over
-    (e.g. the cache directory, like a CI cache restore)."""
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = _ignore_state(folder, names)
-        if Path(folder) == src:
-            skipped -= set(keep)
-        return skipped
-
-    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
-    return dest
-
-
 def base_env(**extra: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in PACKER_ENV:
-        env.pop(name, None)
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "200"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    for key, value in extra.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    """The environment of a doit or CLI run (``conftest.cli_env``), plus ``extra``."""
+    return cli_env(**extra)
 
 
 @dataclass
@@ -108,46 +80,76 @@ class Run:
         return match.group(0)
 
 
-def run_doit(
-    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
-) -> Run:
-    """`python -m doit ARGS` in the project folder (default: `pack`)."""
-    argv = [sys.executable, "-m", "doit", *(args or ("pack",))]
-    proc = subprocess.run(
-        argv,
-        cwd=project,
-        env=dict(env) if env is not None else base_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    run = Run(argv, proc.returncode, proc.stdout, proc.stderr)
+def _checked(run: Run, check: bool) -> Run:
     assert "Traceback" not in run.output, run.output
     if check:
         assert run.returncode == 0, run.output
     return run
+
+
+def _doit_main(project: Path, args: list[str]) -> int:
+    """`doit ARGS` with the project's dodo.py loaded as a new module (nothing of an
+    earlier run's module survives); the caller has made the project the working folder."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    dodo = runpy.run_path(str(project / "dodo.py"), run_name="dodo")
+    # `doit run`'s default output stream is the sys.stdout of when doit was imported; a
+    # process's own stdout is what this run's stdout is now.
+    config = {"GLOBAL": {"outfile": sys.stdout}}
+    status: int = DoitMain(ModuleTaskLoader(dodo), extra_config=config).run(args)
+    return status
+
+
+def run_doit(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> Run:
+    """`doit ARGS` (default: `pack`) in the project folder, in this process."""
+    argv = list(args or ("pack",))
+    code, out, err = call_in_process(
+        lambda: _doit_main(project, argv), cwd=project, env=env, timeout=TIMEOUT
+    )
+    return _checked(Run(["doit", *argv], code, out, err), check)
 
 
 def run_packer(
     project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> Run:
-    """The `prometeu-packer` CLI (`python -m packer_tasks`) in the project folder."""
-    argv = [sys.executable, "-m", "packer_tasks", *args]
+    """The `prometeu-packer` CLI in the project folder, in this process."""
+    from packer_tasks.cli import main
+
+    argv = list(args)
+    code, out, err = call_in_process(lambda: main(argv), cwd=project, env=env, timeout=TIMEOUT)
+    return _checked(Run(["prometeu-packer", *argv], code, out, err), check)
+
+
+def _process(argv: list[str], project: Path, env: Mapping[str, str] | None) -> Run:
     proc = subprocess.run(
         argv,
         cwd=project,
         env=dict(env) if env is not None else base_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=TIMEOUT,
         check=False,
     )
-    run = Run(argv, proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in run.output, run.output
-    if check:
-        assert run.returncode == 0, run.output
-    return run
+    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_doit_process(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> Run:
+    """`python -m doit ARGS` (default: `pack`) as a real process in the project folder."""
+    argv = [sys.executable, "-m", "doit", *(args or ("pack",))]
+    return _checked(_process(argv, project, env), check)
+
+
+def run_packer_process(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> Run:
+    """`python -m packer_tasks ARGS` as a real process in the project folder."""
+    argv = [sys.executable, "-m", "packer_tasks", *args]
+    return _checked(_process(argv, project, env), check)
 
 
 def build_bytes(project: Path) -> dict[str, bytes]:

@@ -1,5 +1,7 @@
 """The `pack` task group as doit shows and runs it: names, help, default task, failures,
-parallel runs and partial state — always with real `doit` subprocesses."""
+parallel runs and partial state. doit runs in this process (`run_doit`), except where a real
+`python -m doit` process is the point: the bare `doit` (the dodo.py loader and its default
+task) and `doit -n N`, whose workers are forked from that process."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from test_doit_support import (
     copy_project,
     events,
     run_doit,
+    run_doit_process,
 )
 
 ASSET_TASKS = [f"pack:asset-{i}" for i in range(1, 6)]
@@ -109,15 +112,16 @@ def test_parallel_runs_report_and_build_the_same(tmp_path: Path) -> None:
     reference = build_bytes(serial)
 
     # Worker processes (`-n 3`): results travel back as task values, each worker opens
-    # its own cache and digest memo.
+    # its own cache and digest memo. Real doit processes: the workers are forked from
+    # `python -m doit`, never from the test runner.
     project = copy_project(STARTER, tmp_path / "parallel")
-    first = run_doit(project, "-n", "3", "pack")
+    first = run_doit_process(project, "-n", "3", "pack")
     assert first.counts() == ALL_MISSES, first.output
     assert build_bytes(project) == reference
-    assert run_doit(project, "-n", "3", "pack").counts() == UP_TO_DATE
+    assert run_doit_process(project, "-n", "3", "pack").counts() == UP_TO_DATE
     # Forget the doit state of all asset tasks: they re-run and hit the cache.
     run_doit(project, "forget", *ASSET_TASKS)
-    again = run_doit(project, "-n", "3", "pack")
+    again = run_doit_process(project, "-n", "3", "pack")
     assert again.counts() == {"packed": 5, "hits": 5, "misses": 0, "up": 0}, again.output
     assert build_bytes(project) == reference
 
