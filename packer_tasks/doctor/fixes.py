@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..models.declaration import ASSET_FILE
+from ..models.declaration import ASSET_FILE, AssetDeclaration
 from ..models.diagnostic import Diagnostic
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import Action
@@ -146,11 +146,8 @@ def _uuids_of_unregistered(project: Project, snap: WorkspaceSnapshot) -> dict[st
     return out
 
 
-def _registry_fixes(
-    project: Project, snap: WorkspaceSnapshot, quarantined: set[int]
-) -> list[PlannedFix]:
-    reg = snap.registry
-    assert reg is not None
+def _order_fixes(snap: WorkspaceSnapshot, reg: Registry) -> list[PlannedFix]:
+    """Canonical form and an allocator above every issued id."""
     out: list[PlannedFix] = []
     codes = {d.code for d in snap.registry_diagnostics}
     ids = [e.asset_id for e in reg.assets]
@@ -176,58 +173,79 @@ def _registry_fixes(
                 _advance,
             )
         )
+    return out
+
+
+def _separator_fix(project: Project, reg: Registry, e: RegistryEntry) -> PlannedFix | None:
+    """A root written with backslashes, when the '/' form names a free, existing root."""
+    fixed = e.root.replace("\\", "/")
+    if (
+        relative_path_problem(fixed, "root") is None
+        and reg.by_root(fixed) is None
+        and (project.root_dir(fixed) / ASSET_FILE).is_file()
+    ):
+        return _registry_fix(
+            "normalize_separators",
+            ("registry.root_invalid", "asset.root_missing"),
+            e,
+            f"asset {e.asset_id} root {e.root!r} -> {fixed!r}",
+            partial(_set_root, e.asset_id, fixed),
+        )
+    return None
+
+
+def _root_proven_missing(project: Project, e: RegistryEntry) -> bool:
+    """A valid root with nothing at all (not even a dangling link) where it points."""
+    root_dir = project.root_dir(e.root)
+    return not (
+        relative_path_problem(e.root, "root") is not None
+        or root_dir.exists()
+        or root_dir.is_symlink()
+    )
+
+
+def _missing_root_fix(reg: Registry, e: RegistryEntry, found: list[str]) -> PlannedFix | None:
+    """Follow the root to the one unregistered root holding its asset_uuid, or drop the
+    entry when the asset is found nowhere."""
+    if len(found) == 1 and reg.by_root(found[0]) is None:
+        return _registry_fix(
+            "follow_moved_root",
+            ("asset.root_missing",),
+            e,
+            f"asset {e.asset_id} root {e.root!r} -> {found[0]!r}, where its asset.json "
+            "(same asset_uuid) now is; ids kept",
+            partial(_set_root, e.asset_id, found[0]),
+        )
+    if not found:
+        return _registry_fix(
+            "drop_missing_entry",
+            ("asset.root_missing",),
+            e,
+            f"remove asset {e.asset_id} (assets/{e.root} is gone) from the registry; its "
+            "id is retired, never reused",
+            partial(_drop, e.asset_id),
+        )
+    return None
+
+
+def _registry_fixes(
+    project: Project, snap: WorkspaceSnapshot, quarantined: set[int]
+) -> list[PlannedFix]:
+    reg = snap.registry
+    assert reg is not None
+    out = _order_fixes(snap, reg)
     moved: dict[str, list[str]] | None = None
     for e in reg.assets:
         if "\\" in e.root:
-            fixed = e.root.replace("\\", "/")
-            if (
-                relative_path_problem(fixed, "root") is None
-                and reg.by_root(fixed) is None
-                and (project.root_dir(fixed) / ASSET_FILE).is_file()
-            ):
-                out.append(
-                    _registry_fix(
-                        "normalize_separators",
-                        ("registry.root_invalid", "asset.root_missing"),
-                        e,
-                        f"asset {e.asset_id} root {e.root!r} -> {fixed!r}",
-                        partial(_set_root, e.asset_id, fixed),
-                    )
-                )
-            continue
-        root_dir = project.root_dir(e.root)
-        if (
-            relative_path_problem(e.root, "root") is not None
-            or root_dir.exists()
-            or root_dir.is_symlink()
-            or e.asset_id in quarantined
-        ):
-            continue
-        if moved is None:
-            moved = _uuids_of_unregistered(project, snap)
-        found = moved.get(e.asset_uuid, [])
-        if len(found) == 1 and reg.by_root(found[0]) is None:
-            out.append(
-                _registry_fix(
-                    "follow_moved_root",
-                    ("asset.root_missing",),
-                    e,
-                    f"asset {e.asset_id} root {e.root!r} -> {found[0]!r}, where its asset.json "
-                    "(same asset_uuid) now is; ids kept",
-                    partial(_set_root, e.asset_id, found[0]),
-                )
-            )
-        elif not found:
-            out.append(
-                _registry_fix(
-                    "drop_missing_entry",
-                    ("asset.root_missing",),
-                    e,
-                    f"remove asset {e.asset_id} (assets/{e.root} is gone) from the registry; its "
-                    "id is retired, never reused",
-                    partial(_drop, e.asset_id),
-                )
-            )
+            fix = _separator_fix(project, reg, e)
+        elif _root_proven_missing(project, e) and e.asset_id not in quarantined:
+            if moved is None:
+                moved = _uuids_of_unregistered(project, snap)
+            fix = _missing_root_fix(reg, e, moved.get(e.asset_uuid, []))
+        else:
+            fix = None
+        if fix is not None:
+            out.append(fix)
     return out
 
 
@@ -273,12 +291,68 @@ def _replace(old: str, new: str, data: bytes) -> bytes:
     return replace_path(data, old, new) or data
 
 
+def _preload_fix(root: str, file: Path, label: str, data: bytes) -> list[PlannedFix]:
+    """`"preload": {"enabled": false}` when it is all the schema misses."""
+    new = with_preload_disabled(data)
+    if new is None or parse_declaration(new, label)[0] is None:
+        return []
+    return [
+        PlannedFix(
+            "add_preload_disabled",
+            ("declaration.schema",),
+            root,
+            None,
+            Action(
+                kind="add_preload_disabled",
+                path=label,
+                description='add "preload": {"enabled": false}, the only field the '
+                "schema misses (the asset is not preloaded at boot)",
+            ),
+            file=file,
+            file_edit=_add_preload,
+        )
+    ]
+
+
+def _backslash_fixes(
+    la: LoadedAsset, decl: AssetDeclaration, file: Path, label: str, data: bytes
+) -> list[PlannedFix]:
+    """Declared paths written with backslashes whose '/' form is a file in the root."""
+    root_dir = file.parent
+    out: list[PlannedFix] = []
+    paths = dict.fromkeys([*decl.input_files(), *(a.file for a in decl.artifacts)])
+    for old in (p for p in paths if "\\" in p):
+        fixed = old.replace("\\", "/")
+        target, problem = resolve_inside(root_dir, fixed, "input")
+        try:
+            found = replace_path(data, old, fixed) is not None
+        except UnicodeDecodeError:
+            found = False
+        if problem is None and target is not None and target.is_file() and found:
+            out.append(
+                PlannedFix(
+                    "normalize_separators",
+                    ("path.backslash",),
+                    la.root,
+                    old,
+                    Action(
+                        kind="normalize_separators",
+                        path=label,
+                        description=f"write {old!r} as {fixed!r} (that file exists in the "
+                        "asset root)",
+                    ),
+                    file=file,
+                    file_edit=partial(_replace, old, fixed),
+                )
+            )
+    return out
+
+
 def _declaration_fixes(project: Project, la: LoadedAsset) -> list[PlannedFix]:
     codes = {d.code for d in la.diagnostics}
     if not codes & {"declaration.schema", "path.backslash"}:
         return []
-    root_dir = project.root_dir(la.root)
-    file = root_dir / ASSET_FILE
+    file = project.root_dir(la.root) / ASSET_FILE
     label = f"assets/{la.root}/{ASSET_FILE}"
     try:
         data = file.read_bytes()
@@ -286,51 +360,9 @@ def _declaration_fixes(project: Project, la: LoadedAsset) -> list[PlannedFix]:
         return []
     out: list[PlannedFix] = []
     if la.declaration is None and "declaration.schema" in codes:
-        new = with_preload_disabled(data)
-        if new is not None and parse_declaration(new, label)[0] is not None:
-            out.append(
-                PlannedFix(
-                    "add_preload_disabled",
-                    ("declaration.schema",),
-                    la.root,
-                    None,
-                    Action(
-                        kind="add_preload_disabled",
-                        path=label,
-                        description='add "preload": {"enabled": false}, the only field the '
-                        "schema misses (the asset is not preloaded at boot)",
-                    ),
-                    file=file,
-                    file_edit=_add_preload,
-                )
-            )
-    decl = la.declaration
-    if decl is not None and "path.backslash" in codes:
-        paths = dict.fromkeys([*decl.input_files(), *(a.file for a in decl.artifacts)])
-        for old in (p for p in paths if "\\" in p):
-            fixed = old.replace("\\", "/")
-            target, problem = resolve_inside(root_dir, fixed, "input")
-            try:
-                found = replace_path(data, old, fixed) is not None
-            except UnicodeDecodeError:
-                found = False
-            if problem is None and target is not None and target.is_file() and found:
-                out.append(
-                    PlannedFix(
-                        "normalize_separators",
-                        ("path.backslash",),
-                        la.root,
-                        old,
-                        Action(
-                            kind="normalize_separators",
-                            path=label,
-                            description=f"write {old!r} as {fixed!r} (that file exists in the "
-                            "asset root)",
-                        ),
-                        file=file,
-                        file_edit=partial(_replace, old, fixed),
-                    )
-                )
+        out += _preload_fix(la.root, file, label, data)
+    if la.declaration is not None and "path.backslash" in codes:
+        out += _backslash_fixes(la, la.declaration, file, label, data)
     return out
 
 

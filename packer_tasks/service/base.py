@@ -31,6 +31,29 @@ from .runtime import ProjectRuntime
 PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n"
 
 
+def applied(
+    em: OperationEmitter,
+    operation: str,
+    actions: list[Action],
+    refs: list[AssetRef],
+    *,
+    summary: str,
+    diagnostics: list[Diagnostic] | None = None,
+    asset: AssetSummary | None = None,
+) -> MutationResult:
+    """The result of a mutation that ran: what it changed (`actions`, possibly none)."""
+    return MutationResult(
+        operation=operation,
+        operation_id=em.operation_id,
+        status=Status.SUCCESS,
+        applied_actions=actions,
+        affected_assets=refs,
+        summary=summary,
+        diagnostics=diagnostics or [],
+        asset=asset,
+    )
+
+
 def preview(
     em: OperationEmitter,
     operation: str,
@@ -41,15 +64,8 @@ def preview(
     diagnostics: list[Diagnostic] | None = None,
 ) -> MutationResult:
     """The result of a sensitive mutation asked without consent: what would change."""
-    return MutationResult(
-        operation=operation,
-        operation_id=em.operation_id,
-        status=Status.PREVIEW,
-        proposed_actions=actions,
-        affected_assets=refs,
-        summary=summary,
-        diagnostics=diagnostics or [],
-    )
+    result = applied(em, operation, [], refs, summary=summary, diagnostics=diagnostics)
+    return result.model_copy(update={"status": Status.PREVIEW, "proposed_actions": actions})
 
 
 class OperationError(Exception):

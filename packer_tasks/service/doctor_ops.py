@@ -16,10 +16,10 @@ from ..doctor.report import doctor_result, findings
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import error
 from ..models.event import EventKind
-from ..models.results import DoctorResult, Status
+from ..models.results import Action, DoctorResult, Status
 from ..pipeline.session import BuildSession
 from ..workspace.lane import LaneBusy
-from ..workspace.quarantine import read_records
+from ..workspace.quarantine import quarantined_ids, read_records
 from ..workspace.snapshot import take_snapshot
 from .base import ServiceBase
 
@@ -32,7 +32,7 @@ class DoctorOps(ServiceBase):
         project = self.project
         snap = self.snapshot(scan=workspace)
         records, _ = read_records(project)
-        fixes = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
+        fixes = plan_fixes(project, snap, quarantined_ids(records))
         config = self.cache_config if use_cache else replace(self.cache_config, directory=None)
         memo = None if use_cache else DigestMemo(None)  # in memory only: nothing is written
         with BuildSession(project, config, em, memo) as session:
@@ -70,69 +70,81 @@ class DoctorOps(ServiceBase):
         """
         em = self.emitter()
         if not apply:
-            result, fixes = self._diagnose(em, workspace=workspace, use_cache=False)
-            files = sorted({f.action.path or "" for f in fixes})
-            summary = (
-                f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to "
-                "apply them"
-                if fixes
-                else "no safe fix applies"
-            ) + f" ({result.summary})"
-            result = result.model_copy(
-                update={
-                    "operation": "doctor_fix",
-                    "summary": summary,
-                    "status": Status.PREVIEW if fixes else result.status,
-                }
-            )
-            if fixes:
-                em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
-            return result
-        project = self.project
+            return self._preview_fixes(em, workspace=workspace)
         try:
-            with self.lane():
-                self.runtime.committing()
-                try:
-                    snap = take_snapshot(project, scan=workspace)
-                    records, _ = read_records(project)
-                    planned = plan_fixes(project, snap, {r.asset_id for r in records if r.asset_id})
-                    applied = apply_fixes(project, planned)
-                finally:
-                    self.runtime.committed()
+            actions = self._apply_fixes(workspace=workspace)
         except (OSError, RuntimeError, LaneBusy) as exc:
-            busy = isinstance(exc, LaneBusy)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            diag = (
-                error("lane.busy", str(exc), "wait for the other packer command to finish")
-                if busy
-                else error(
-                    "io.failed",
-                    f"applying fixes failed: {reason}",
-                    "check free space and permissions, then run `doctor --fix` again",
-                )
-            )
-            em.emit(EventKind.ACTION_FAILED, diag.message)
-            return DoctorResult(
-                operation="doctor_fix",
-                operation_id=em.operation_id,
-                status=Status.FAILED,
-                summary=diag.message,
-                workspace=workspace,
-                diagnostics=[diag],
-                blockers=[diag],
-                project=[diag],
-            )
+            return _fixes_failed(em, exc, workspace=workspace)
         after, _ = self._diagnose(em, workspace=workspace, use_cache=True)
-        summary = (f"applied {len(applied)} fix(es)" if applied else "no safe fix applied") + (
+        summary = (f"applied {len(actions)} fix(es)" if actions else "no safe fix applied") + (
             f"; now {after.summary}"
         )
-        if applied:
+        if actions:
             em.emit(EventKind.ACTION_APPLIED, summary, assets=after.affected_assets)
         return after.model_copy(
             update={
                 "operation": "doctor_fix",
                 "summary": summary,
-                "applied_actions": applied,
+                "applied_actions": actions,
                 "operation_id": em.operation_id,
             }
         )
+
+    def _preview_fixes(self, em: OperationEmitter, *, workspace: bool) -> DoctorResult:
+        """Doctor's findings plus the fixes it would apply; nothing is written."""
+        result, fixes = self._diagnose(em, workspace=workspace, use_cache=False)
+        files = sorted({f.action.path or "" for f in fixes})
+        summary = (
+            f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to apply them"
+            if fixes
+            else "no safe fix applies"
+        ) + f" ({result.summary})"
+        result = result.model_copy(
+            update={
+                "operation": "doctor_fix",
+                "summary": summary,
+                "status": Status.PREVIEW if fixes else result.status,
+            }
+        )
+        if fixes:
+            em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
+        return result
+
+    def _apply_fixes(self, *, workspace: bool) -> list[Action]:
+        """Plan the fixes again inside the write lane, from a fresh snapshot, and apply them."""
+        project = self.project
+        with self.lane():
+            self.runtime.committing()
+            try:
+                snap = take_snapshot(project, scan=workspace)
+                records, _ = read_records(project)
+                return apply_fixes(project, plan_fixes(project, snap, quarantined_ids(records)))
+            finally:
+                self.runtime.committed()
+
+
+def _fixes_failed(
+    em: OperationEmitter, exc: OSError | RuntimeError | LaneBusy, *, workspace: bool
+) -> DoctorResult:
+    """The result of fixes that could not be applied: the lane was busy or a write failed."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    diag = (
+        error("lane.busy", str(exc), "wait for the other packer command to finish")
+        if isinstance(exc, LaneBusy)
+        else error(
+            "io.failed",
+            f"applying fixes failed: {reason}",
+            "check free space and permissions, then run `doctor --fix` again",
+        )
+    )
+    em.emit(EventKind.ACTION_FAILED, diag.message)
+    return DoctorResult(
+        operation="doctor_fix",
+        operation_id=em.operation_id,
+        status=Status.FAILED,
+        summary=diag.message,
+        workspace=workspace,
+        diagnostics=[diag],
+        blockers=[diag],
+        project=[diag],
+    )

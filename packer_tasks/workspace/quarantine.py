@@ -90,9 +90,8 @@ def read_records(project: Project) -> tuple[list[QuarantineRecord], list[Diagnos
     return records, problems
 
 
-def quarantined_ids(project: Project) -> set[int]:
-    """The asset_ids parked in quarantine (readable records only)."""
-    records, _ = read_records(project)
+def quarantined_ids(records: list[QuarantineRecord]) -> set[int]:
+    """The asset_ids these records park (fixes must not drop their registry entries)."""
     return {r.asset_id for r in records if r.asset_id}
 
 
