@@ -8,7 +8,7 @@ from ..events.sink import new_operation_id
 from ..families import FAMILIES
 from ..models.diagnostic import error
 from ..models.results import InspectResult, Status
-from .reader import read_assets_pa
+from .reader import pa_unreadable, read_assets_pa
 
 
 def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
@@ -17,11 +17,7 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        diag = error(
-            "pa.unreadable",
-            f"cannot read {path}: {exc.strerror or exc}",
-            "run `prometeu-packer pack` first, or pass the right path",
-        )
+        diag = pa_unreadable(str(path), str(exc.strerror or exc))
         return InspectResult(
             operation="inspect",
             operation_id=op,

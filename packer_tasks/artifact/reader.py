@@ -103,13 +103,22 @@ class _Problems:
         self.items.append(warning(code, message).located(asset_id, None))
 
 
+def pa_unreadable(path: str, reason: str) -> Diagnostic:
+    """pa.unreadable: an assets.pa file cannot be read (here and in `inspect`)."""
+    return error(
+        "pa.unreadable",
+        f"cannot read {path}: {reason}",
+        "run `prometeu-packer pack` first, or pass the right path",
+    )
+
+
 def read_assets_pa_file(path: str | os.PathLike[str]) -> ReadResult:
     """Read and check a file on disk; an unreadable file is a problem, not an exception."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return ReadResult(None, None, [error("pa.unreadable", f"cannot read {path}: {exc}")])
+        return ReadResult(None, None, [pa_unreadable(str(path), str(exc.strerror or exc))])
     return read_assets_pa(data)
 
 

@@ -22,6 +22,7 @@ from prometeu_cache.keys import blake3_file
 
 from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic, info, warning
+from ..models.diagnostic_codes import hygiene_naming
 from ..models.registry import RegistryEntry
 from ..pipeline.frozen import FrozenInputs
 from ..workspace.declarations import LoadedAsset
@@ -194,32 +195,21 @@ def suggested_name(name: str) -> str:
 
 def naming_hints(r: ExaminedRoot, files: list[_File]) -> list[Diagnostic]:
     """Names that differ between case-insensitive or Unicode-normalizing filesystems."""
-    why = (
-        "such names break on case-insensitive or Unicode-normalizing filesystems and "
-        "need quoting in shells"
-    )
     out: list[Diagnostic] = []
     root_problems = sorted({p for part in r.root.split("/") for p in _name_problems(part)})
     if root_problems:
         better = "/".join(suggested_name(part) for part in r.root.split("/"))
         out.append(
-            info(
-                "hygiene.naming",
-                f"the folder of {r.label} has {', '.join(root_problems)} in its name; {why}",
-                f"rename it with `prometeu-packer relocate {r.root!r} {better}`",
-            ).located(r.asset_id, r.root)
+            hygiene_naming(r.label, r.root, root_problems, better).located(r.asset_id, r.root)
         )
     for f in files:
         problems = sorted({p for part in f.rel.split("/") for p in _name_problems(part)})
         if problems:
             better = "/".join(suggested_name(part) for part in f.rel.split("/"))
             out.append(
-                info(
-                    "hygiene.naming",
-                    f"file {f.rel!r} of {r.label} has {', '.join(problems)} in its name; {why}",
-                    f"rename it to {better!r} and update asset.json",
-                    path=f.rel,
-                ).located(r.asset_id, r.root)
+                hygiene_naming(r.label, r.root, problems, better, file=f.rel).located(
+                    r.asset_id, r.root
+                )
             )
     return out
 

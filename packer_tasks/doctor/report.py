@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic, Severity, info, warning
+from ..models.diagnostic_codes import hygiene_unregistered_root
 from ..models.event import AssetRef
 from ..models.results import Action, DoctorAssetReport, DoctorResult, RuntimeState, Status
 from ..pipeline.gate import content_diagnostics, preload_for
@@ -93,23 +94,10 @@ def _unregistered_findings(snap: WorkspaceSnapshot) -> list[Diagnostic]:
                 ).located(None, u.root)
             )
         elif owner is not None:
-            out.append(
-                warning(
-                    "hygiene.unregistered_root",
-                    f"unregistered root {u.root} holds asset {owner.entry.asset_id}, whose "
-                    f"registered root {owner.entry.root!r} is missing (moved by hand?)",
-                    "`prometeu-packer doctor --fix --yes` points the registry at it, keeping "
-                    "its ids",
-                ).located(None, u.root)
-            )
+            moved_from = (owner.entry.asset_id, owner.entry.root)
+            out.append(hygiene_unregistered_root(u.root, moved_from=moved_from))
         else:
-            out.append(
-                warning(
-                    "hygiene.unregistered_root",
-                    f"{u.root} holds an asset.json but is not registered, so it is never built",
-                    f"`prometeu-packer adopt {u.root}` registers it; or delete the folder",
-                ).located(None, u.root)
-            )
+            out.append(hygiene_unregistered_root(u.root))
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from ..models.declaration import AssetDeclaration, OutputDecl
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import artifact_none
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,6 @@ class ScaffoldRequest:
 
     files: Sequence[str]
     options: Mapping[str, Any] = field(default_factory=dict)
-
-
-def missing_input(file: str) -> Diagnostic:
-    """An artifact whose bytes are not in the frozen snapshot handed to materialize."""
-    return error(
-        "input.missing",
-        f"{file} is not in the input snapshot",
-        "check that the file exists inside the asset root",
-        path=file,
-    )
 
 
 class Family(ABC):
@@ -138,13 +129,7 @@ class Family(ABC):
     def check_capacity(self, decl: AssetDeclaration) -> list[Diagnostic]:
         count, cap = len(decl.artifacts), self.max_artifacts(decl)
         if count < self.min_artifacts:
-            return [
-                error(
-                    "artifact.none",
-                    f"a {self.type_name} needs at least {self.min_artifacts} artifact",
-                    "list the files in `artifacts`",
-                )
-            ]
+            return [artifact_none(self.type_name, self.min_artifacts)]
         if count > cap:
             return [
                 error(

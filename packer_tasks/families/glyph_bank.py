@@ -50,13 +50,13 @@ from PIL import Image, UnidentifiedImageError
 
 from ..models.declaration import AssetDeclaration, OutputDecl
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import glyph_palette_malformed, glyph_png_unreadable, input_missing
 from .base import (
     ExtractedFile,
     Family,
     Materialized,
     MaterializeOutcome,
     ScaffoldRequest,
-    missing_input,
 )
 
 SHEET_SIZE = 256
@@ -119,12 +119,7 @@ class _Tile:
 def _decode_png(file: str, data: bytes, size: int) -> _Tile | Diagnostic:
     """Decode from bytes only; every failure becomes a named diagnostic, never an exception."""
     if not data.startswith(_PNG_SIGNATURE):
-        return error(
-            "glyph.png_unreadable",
-            f"{file} is not a PNG file",
-            "export the tile as PNG (or fix the file name)",
-            path=file,
-        )
+        return glyph_png_unreadable(file, "it is not a PNG file")
     try:
         img = Image.open(io.BytesIO(data), formats=["PNG"])
         # Size comes from the header: reject before decoding pixels (no decompression bombs).
@@ -148,12 +143,7 @@ def _decode_png(file: str, data: bytes, size: int) -> _Tile | Diagnostic:
     except Exception as exc:  # Pillow raises many types for corrupt input; all mean "unreadable"
         # UnidentifiedImageError's text names a BytesIO address: keep messages reproducible.
         reason = "its header is damaged" if isinstance(exc, UnidentifiedImageError) else exc
-        return error(
-            "glyph.png_unreadable",
-            f"{file} could not be decoded as PNG: {reason}",
-            "re-export the file from your image editor",
-            path=file,
-        )
+        return glyph_png_unreadable(file, str(reason))
 
 
 def _check_palettes(
@@ -164,9 +154,8 @@ def _check_palettes(
     if raw is None or raw == []:
         return None, []
     where = "output.pipeline.palettes"
-    shape_hint = 'write palettes as [{"index": 0, "palette": {"colors": ["#rrggbb", ...]}}]'
     if not isinstance(raw, list):
-        return {}, [error("glyph.palette_malformed", f"{where} must be a list", shape_hint)]
+        return {}, [glyph_palette_malformed(where, "must be a list")]
     out: list[Diagnostic] = []
     if len(raw) > PALETTE_COUNT:
         out.append(
@@ -186,10 +175,8 @@ def _check_palettes(
             or not isinstance(colors, list)
         ):
             out.append(
-                error(
-                    "glyph.palette_malformed",
-                    f"{where}[{pos}] needs an integer `index` and `palette.colors` list",
-                    shape_hint,
+                glyph_palette_malformed(
+                    f"{where}[{pos}]", "needs an integer `index` and `palette.colors` list"
                 )
             )
             continue
@@ -290,7 +277,7 @@ class GlyphBank(Family):
         for art in decl.sorted_artifacts():
             data = files.get(art.file)
             if data is None:
-                problems.append(missing_input(art.file))
+                problems.append(input_missing(art.file))
                 continue
             decoded = _decode_png(art.file, data, size)
             if isinstance(decoded, Diagnostic):

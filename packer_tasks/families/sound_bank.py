@@ -41,13 +41,13 @@ from typing import Any
 
 from ..models.declaration import ArtifactDecl, AssetDeclaration, OutputDecl
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import input_missing
 from .base import (
     ExtractedFile,
     Family,
     Materialized,
     MaterializeOutcome,
     ScaffoldRequest,
-    missing_input,
 )
 
 MIN_RATE = 8000
@@ -263,7 +263,7 @@ class SoundBank(Family):
         for art in decl.sorted_artifacts():
             data = files.get(art.file)
             if data is None:
-                problems.append(missing_input(art.file))
+                problems.append(input_missing(art.file))
                 continue
             try:
                 pcm = decode_wav(data)

@@ -16,7 +16,8 @@ from prometeu_cache.store import CacheStore
 from ..events.sink import OperationEmitter
 from ..families import get_family
 from ..models.declaration import AssetDeclaration
-from ..models.diagnostic import Diagnostic, any_blocking, error
+from ..models.diagnostic import Diagnostic, any_blocking
+from ..models.diagnostic_codes import input_unreadable
 from ..models.event import AssetRef, EventKind
 from ..workspace.project import Project
 from ..workspace.snapshot import RegisteredAsset
@@ -270,12 +271,9 @@ class Materializer:
         )
 
     def _io_error(self, asset: RegisteredAsset, exc: OSError) -> Diagnostic:
-        return error(
-            "input.unreadable",
-            f"cannot read an input of {asset.entry.root}: {exc.strerror or exc}",
-            "check the file exists and is readable",
-            path=str(exc.filename or ""),
-        ).located(asset.entry.asset_id, asset.entry.root)
+        return input_unreadable(str(exc.filename or ""), str(exc.strerror or exc)).located(
+            asset.entry.asset_id, asset.entry.root
+        )
 
 
 def _meta_fits(meta: dict[str, Any] | None, material: dict[str, Any]) -> bool:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..events.sink import EventSink, NullSink, OperationEmitter
-from ..models.diagnostic import Diagnostic, any_blocking, error
+from ..models.diagnostic import Diagnostic, any_blocking
+from ..models.diagnostic_codes import asset_not_registered, io_failed, lane_busy
 from ..models.event import AssetRef, EventKind
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import (
@@ -142,15 +143,7 @@ class ServiceBase:
         key = parse_ref(ref)
         entry = registry.by_id(key) if isinstance(key, int) else registry.by_root(key)
         if entry is None:
-            raise OperationError(
-                [
-                    error(
-                        "asset.not_registered",
-                        f"no registered asset is addressed by {ref!r}",
-                        "use `prometeu-packer list` to see ids and roots",
-                    )
-                ]
-            )
+            raise OperationError([asset_not_registered(ref)])
         return entry
 
     def _finish(self, em: OperationEmitter, result: OperationResult) -> OperationResult:
@@ -185,7 +178,7 @@ class ServiceBase:
                 finally:
                     self.runtime.committed(ok)
         except LaneBusy as exc:
-            diag = error("lane.busy", str(exc), "wait for the other packer command to finish")
+            diag = lane_busy(str(exc))
             result = MutationResult(
                 operation=operation,
                 operation_id=em.operation_id,
@@ -204,11 +197,7 @@ class ServiceBase:
                 blockers=exc.diagnostics,
             )
         except OSError as exc:
-            diag = error(
-                "io.failed",
-                f"{operation} failed: {exc.strerror or exc} ({exc.filename or ''})",
-                "check free space and permissions",
-            )
+            diag = io_failed(operation, exc)
             result = MutationResult(
                 operation=operation,
                 operation_id=em.operation_id,

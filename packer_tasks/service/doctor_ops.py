@@ -14,7 +14,7 @@ from prometeu_cache.digests import DigestMemo
 from ..doctor.fixes import PlannedFix, apply_fixes, plan_fixes
 from ..doctor.report import doctor_result, findings
 from ..events.sink import OperationEmitter
-from ..models.diagnostic import error
+from ..models.diagnostic_codes import io_failed, lane_busy
 from ..models.event import EventKind
 from ..models.results import Action, DoctorResult, Status
 from ..pipeline.session import BuildSession
@@ -127,15 +127,10 @@ def _fixes_failed(
     em: OperationEmitter, exc: OSError | RuntimeError | LaneBusy, *, workspace: bool
 ) -> DoctorResult:
     """The result of fixes that could not be applied: the lane was busy or a write failed."""
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     diag = (
-        error("lane.busy", str(exc), "wait for the other packer command to finish")
+        lane_busy(str(exc))
         if isinstance(exc, LaneBusy)
-        else error(
-            "io.failed",
-            f"applying fixes failed: {reason}",
-            "check free space and permissions, then run `doctor --fix` again",
-        )
+        else io_failed("applying fixes", exc if isinstance(exc, OSError) else str(exc))
     )
     em.emit(EventKind.ACTION_FAILED, diag.message)
     return DoctorResult(

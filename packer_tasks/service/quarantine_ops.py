@@ -16,6 +16,12 @@ from datetime import UTC, datetime
 from ..canonical_json import pretty
 from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic, error, warning
+from ..models.diagnostic_codes import (
+    asset_not_found,
+    asset_root_missing,
+    asset_root_nested,
+    quarantine_target_occupied,
+)
 from ..models.event import AssetRef
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import (
@@ -46,11 +52,7 @@ from .base import OperationError, ServiceBase, applied, parse_ref, preview
 
 def _nested_with(registry: Registry, root: str, skip: int | None) -> list[Diagnostic]:
     return [
-        error(
-            "asset.root_nested",
-            f"assets/{root} and asset {e.asset_id} at assets/{e.root} contain one another",
-            "quarantine or relocate the inner asset first",
-        )
+        asset_root_nested(root, e.asset_id, e.root)
         for e in registry.assets
         if e.asset_id != skip and (e.root.startswith(root + "/") or root.startswith(e.root + "/"))
     ]
@@ -74,24 +76,13 @@ def _root_to_quarantine(
             or root.split("/")[0] == META_DIR
             or not (project.root_dir(root) / ASSET_FILE).is_file()
         ):
-            raise OperationError(
-                [
-                    error(
-                        "asset.not_found",
-                        f"no asset root is addressed by {ref!r}",
-                        "pass an asset_id or a root folder holding asset.json "
-                        "(see `prometeu-packer list`)",
-                    )
-                ]
-            )
+            raise OperationError([asset_not_found(ref)])
     if not project.root_dir(root).is_dir():
         raise OperationError(
             [
-                error(
-                    "asset.root_missing",
-                    f"assets/{root} does not exist, so there is nothing to quarantine",
-                    "`prometeu-packer doctor --fix` can drop the stale entry",
-                ).located(entry.asset_id if entry else None, root)
+                asset_root_missing(root, nothing_to="quarantine").located(
+                    entry.asset_id if entry else None, root
+                )
             ]
         )
     problems = _nested_with(registry, root, entry.asset_id if entry else None)
@@ -223,23 +214,13 @@ def _restore_problems(
     dst = project.root_dir(root)
     problems: list[Diagnostic] = []
     if dst.exists() or dst.is_symlink():
-        problems.append(
-            error(
-                "quarantine.target_occupied",
-                f"assets/{root} exists again, so restoring {record.name!r} would overwrite it",
-                "move or rename what is there (e.g. `prometeu-packer relocate`), then restore",
-            )
-        )
+        problems.append(quarantine_target_occupied(root, record.name))
     entry = record.registry_entry
     if entry is not None:
         holder = registry.by_root(root)
         if holder is not None:
             problems.append(
-                error(
-                    "quarantine.target_occupied",
-                    f"the registry already has asset {holder.asset_id} at {root!r}",
-                    "relocate or remove that entry, then restore",
-                )
+                quarantine_target_occupied(root, record.name, registered_as=holder.asset_id)
             )
         for other in (registry.by_id(entry.asset_id), registry.by_uuid(entry.asset_uuid)):
             if other is not None:

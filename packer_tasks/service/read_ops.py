@@ -6,7 +6,8 @@ from ..families import get_family
 from ..models.declaration import (
     ASSET_FILE,
 )
-from ..models.diagnostic import any_blocking, error
+from ..models.diagnostic import any_blocking
+from ..models.diagnostic_codes import asset_not_found
 from ..models.event import AssetRef, EventKind
 from ..models.results import (
     AssetDetails,
@@ -66,11 +67,7 @@ class ReadOps(ServiceBase):
         ):
             loaded = load_asset(self.project.assets_dir, key)
         else:
-            diag = error(
-                "asset.not_found",
-                f"no asset is addressed by {ref!r}",
-                "use `prometeu-packer list` to see ids and roots",
-            )
+            diag = asset_not_found(ref)
             return AssetDetailsResult(
                 runtime_state=self.runtime.state,
                 operation="get_asset_details",

@@ -28,6 +28,17 @@ from ..models.declaration import (
     PreloadDecl,
 )
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import (
+    artifact_none,
+    asset_already_registered,
+    asset_root_exists,
+    asset_root_missing,
+    asset_root_nested,
+    declaration_unknown_family,
+    input_missing,
+    path_reserved,
+    registry_duplicate_uuid,
+)
 from ..models.event import AssetRef
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import Action, MutationResult
@@ -350,31 +361,13 @@ def _check_new_root(project: Project, registry: Registry, root: str) -> None:
     """Refuse a root that is invalid, reserved, occupied or already registered."""
     bad_root = relative_path_problem(root, "asset root")
     if bad_root is not None or root.startswith(".prometeu"):
-        raise OperationError(
-            [
-                bad_root
-                or error(
-                    "path.reserved",
-                    "assets/.prometeu is reserved for the packer",
-                    "choose another root",
-                )
-            ]
-        )
+        raise OperationError([bad_root or path_reserved(root)])
     target = project.root_dir(root)
     if target.exists() and any(target.iterdir()):
-        raise OperationError(
-            [
-                error(
-                    "asset.root_exists",
-                    f"assets/{root} already exists and is not empty",
-                    "choose a new root, or `register` the existing one",
-                )
-            ]
-        )
-    if registry.by_root(root):
-        raise OperationError(
-            [error("asset.already_registered", f"{root!r} is already registered", "")]
-        )
+        raise OperationError([asset_root_exists(root)])
+    holder = registry.by_root(root)
+    if holder is not None:
+        raise OperationError([asset_already_registered(root, holder.asset_id)])
 
 
 def _input_problems(family: Family, files: Sequence[Path], names: list[str]) -> list[Diagnostic]:
@@ -382,14 +375,7 @@ def _input_problems(family: Family, files: Sequence[Path], names: list[str]) -> 
     problems: list[Diagnostic] = []
     for f in files:
         if not Path(f).is_file():
-            problems.append(
-                error(
-                    "input.missing",
-                    f"{f} is not a file",
-                    "pass existing PNG/WAV files",
-                    path=str(f),
-                )
-            )
+            problems.append(input_missing(str(f), given=True))
         elif Path(f).suffix.lower() not in family.input_suffixes:
             problems.append(
                 error(
@@ -409,22 +395,14 @@ def _input_problems(family: Family, files: Sequence[Path], names: list[str]) -> 
             )
         )
     if not files:
-        problems.append(error("artifact.none", "no input files given", "pass at least one file"))
+        problems.append(artifact_none(family.type_name, family.min_artifacts, given=True))
     return problems
 
 
 def _plan_create(project: Project, registry: Registry, req: _NewAsset) -> _CreatePlan:
     family = get_family(req.family_name)
     if family is None:
-        raise OperationError(
-            [
-                error(
-                    "declaration.unknown_family",
-                    f"{req.family_name!r} is not a known family",
-                    f"use one of {sorted(FAMILIES)}",
-                )
-            ]
-        )
+        raise OperationError([declaration_unknown_family(req.family_name, FAMILIES)])
     _check_new_root(project, registry, req.root)
     names = [Path(f).name for f in req.files]
     problems = _input_problems(family, req.files, names)
@@ -457,25 +435,13 @@ def _plan_register(project: Project, registry: Registry, root: str) -> AssetDecl
         raise OperationError([d for d in found.diagnostics if d.blocking])
     holder = registry.by_root(root)
     if holder is not None:
-        raise OperationError(
-            [
-                error(
-                    "asset.already_registered",
-                    f"{root!r} is already registered as asset {holder.asset_id}",
-                    "nothing to do",
-                )
-            ]
-        )
+        raise OperationError([asset_already_registered(root, holder.asset_id)])
     other = registry.by_uuid(decl.asset_uuid)
     if other is not None:
         raise OperationError(
             [
-                error(
-                    "registry.duplicate_uuid",
-                    f"asset_uuid {decl.asset_uuid} already belongs to asset "
-                    f"{other.asset_id} at {other.root!r}",
-                    "if this is a copy, give it a new asset_uuid; if the asset moved, use "
-                    "`prometeu-packer relocate`",
+                registry_duplicate_uuid(
+                    decl.asset_uuid, f"asset {other.asset_id} at {other.root!r}", f"{root!r}"
                 )
             ]
         )
@@ -493,40 +459,18 @@ def _relocate_problems(
     if bad is not None:
         problems.append(bad)
     if not project.root_dir(entry.root).is_dir():
-        problems.append(
-            error(
-                "asset.root_missing",
-                f"assets/{entry.root} does not exist, so there is nothing to move",
-                "",
-            )
-        )
+        problems.append(asset_root_missing(entry.root, nothing_to="move"))
     if bad is None and (project.root_dir(new_root).exists() or registry.by_root(new_root)):
-        problems.append(
-            error(
-                "asset.root_exists",
-                f"assets/{new_root} already exists",
-                "choose a free destination",
-            )
-        )
-    if bad is None and (new_root.startswith(".prometeu") or new_root.startswith(entry.root + "/")):
-        problems.append(
-            error(
-                "path.reserved",
-                f"cannot move into {new_root!r}",
-                "choose a destination outside the asset and .prometeu",
-            )
-        )
+        problems.append(asset_root_exists(new_root))
+    if bad is None and new_root.startswith(".prometeu"):
+        problems.append(path_reserved(new_root))
+    elif bad is None and new_root.startswith(entry.root + "/"):
+        problems.append(path_reserved(new_root, inside_asset=entry.root))
     for other in registry.assets:
         if other.asset_id != entry.asset_id and (
             new_root.startswith(other.root + "/") or other.root.startswith(new_root + "/")
         ):
-            problems.append(
-                error(
-                    "asset.root_nested",
-                    f"{new_root!r} would nest with asset {other.asset_id} at {other.root!r}",
-                    "asset roots cannot contain one another",
-                )
-            )
+            problems.append(asset_root_nested(new_root, other.asset_id, other.root))
     return problems
 
 

@@ -18,6 +18,14 @@ from ..canonical_json import find_float
 from ..families import get_family
 from ..models.declaration import ASSET_FILE, ASSET_SCHEMA_VERSION, AssetDeclaration
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import (
+    declaration_schema,
+    declaration_unknown_family,
+    declaration_unreadable,
+    input_missing,
+    input_unreadable,
+    metadata_float,
+)
 from .paths import resolve_inside
 from .registry_store import describe_validation, parse_json_bytes
 
@@ -55,11 +63,7 @@ def parse_declaration(data: bytes, label: str) -> tuple[AssetDeclaration | None,
         return None, [problem]
     if not isinstance(raw, dict):
         return None, [
-            error(
-                "declaration.schema",
-                f"{label} must hold a JSON object, not {type(raw).__name__}",
-                "see `prometeu-packer schema asset`",
-            )
+            declaration_schema(label, f"it must be a JSON object, not {type(raw).__name__}")
         ]
     version = raw.get("schema_version")
     if version != ASSET_SCHEMA_VERSION:
@@ -75,13 +79,7 @@ def parse_declaration(data: bytes, label: str) -> tuple[AssetDeclaration | None,
     try:
         decl = AssetDeclaration.model_validate(raw, strict=True)
     except ValidationError as exc:
-        return None, [
-            error(
-                "declaration.schema",
-                f"{label} does not match the asset schema: {describe_validation(exc)}",
-                "fix the listed fields (see `prometeu-packer schema asset`)",
-            )
-        ]
+        return None, [declaration_schema(label, describe_validation(exc))]
     out: list[Diagnostic] = []
     if not _is_uuid4(decl.asset_uuid):
         out.append(
@@ -108,13 +106,7 @@ def declaration_problems(decl: AssetDeclaration) -> list[Diagnostic]:
     if family is None:
         from ..families import FAMILIES
 
-        out.append(
-            error(
-                "declaration.unknown_family",
-                f"asset type {decl.type!r} is not a known family",
-                f"use one of {sorted(FAMILIES)}",
-            )
-        )
+        out.append(declaration_unknown_family(decl.type, FAMILIES))
     declared = set(decl.input_files())
     for art in decl.artifacts:
         if art.file not in declared:
@@ -128,13 +120,7 @@ def declaration_problems(decl: AssetDeclaration) -> list[Diagnostic]:
             )
     where = find_float(decl.output.metadata)
     if where is not None:
-        out.append(
-            error(
-                "metadata.float",
-                f"output.metadata{where} is a float; the runtime header holds integers only",
-                "use an integer value",
-            )
-        )
+        out.append(metadata_float(where))
     if family is not None:
         out.extend(family.check_declaration(decl))
     return out
@@ -154,13 +140,7 @@ def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
             return LoadedAsset(
                 root,
                 None,
-                (
-                    error(
-                        "declaration.unreadable",
-                        f"{label} is not a regular file",
-                        f"make {ASSET_FILE} a plain JSON file",
-                    ),
-                ),
+                (declaration_unreadable(label, "it is not a regular file"),),
                 (),
                 0,
             )
@@ -183,13 +163,7 @@ def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
         return LoadedAsset(
             root,
             None,
-            (
-                error(
-                    "declaration.unreadable",
-                    f"{label} cannot be read: {exc.strerror}",
-                    "check permissions",
-                ),
-            ),
+            (declaration_unreadable(label, str(exc.strerror)),),
             (),
             0,
         )
@@ -212,24 +186,10 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            out.append(
-                error(
-                    "input.missing",
-                    f"input {rel!r} does not exist",
-                    "add the file or remove it from inputs",
-                    path=rel,
-                )
-            )
+            out.append(input_missing(rel))
             continue
         except OSError as exc:
-            out.append(
-                error(
-                    "input.unreadable",
-                    f"input {rel!r} cannot be read: {exc.strerror}",
-                    "check permissions",
-                    path=rel,
-                )
-            )
+            out.append(input_unreadable(rel, str(exc.strerror)))
             continue
         if not stat.S_ISREG(st.st_mode):
             out.append(

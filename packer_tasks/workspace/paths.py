@@ -8,24 +8,15 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import path_invalid
 
 
 def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     """Lexical check of a root-relative POSIX path; None when it is acceptable."""
     if rel == "" or rel.strip() != rel:
-        return error(
-            "path.invalid",
-            f"{what} {rel!r} is empty or has surrounding spaces",
-            "use a plain relative path",
-            path=rel,
-        )
+        return path_invalid(what, rel, "is empty or has surrounding spaces")
     if any(ord(c) < 0x20 or c == "\x7f" for c in rel):
-        return error(
-            "path.invalid",
-            f"{what} {rel!r} contains a control character",
-            "use a plain file name without control characters",
-            path=rel,
-        )
+        return path_invalid(what, rel, "contains a control character")
     if "\\" in rel:
         return error(
             "path.backslash",
@@ -86,12 +77,7 @@ def resolve_inside(base: Path, rel: str, what: str) -> tuple[Path | None, Diagno
         real_base = os.path.realpath(base)
         real = os.path.realpath(candidate)
     except (OSError, ValueError) as exc:
-        return None, error(
-            "path.invalid",
-            f"{what} {rel!r} cannot be resolved: {exc}",
-            "use a plain relative path",
-            path=rel,
-        )
+        return None, path_invalid(what, rel, f"cannot be resolved: {exc}")
     if os.path.commonpath([real_base, real]) != real_base:
         return None, error(
             "path.symlink_escapes",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ..canonical_json import pretty
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import registry_duplicate_uuid, registry_unreadable
 from ..models.registry import REGISTRY_SCHEMA_VERSION, Registry
 from .atomic import write_atomic
 
@@ -111,13 +112,7 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
     """Parse the registry; structural defects come back as blocking diagnostics."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block every command
-            return None, [
-                error(
-                    "registry.unreadable",
-                    f"{REGISTRY_LABEL} is not a regular file",
-                    "make it a plain JSON file",
-                )
-            ]
+            return None, [registry_unreadable(REGISTRY_LABEL, "it is not a regular file")]
         data = path.read_bytes()
     except FileNotFoundError:
         return None, [
@@ -128,13 +123,7 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
             )
         ]
     except OSError as exc:
-        return None, [
-            error(
-                "registry.unreadable",
-                f"{REGISTRY_LABEL} cannot be read: {exc.strerror}",
-                "check the file's permissions",
-            )
-        ]
+        return None, [registry_unreadable(REGISTRY_LABEL, str(exc.strerror))]
     raw, problem = parse_json_bytes(data, REGISTRY_LABEL, "registry")
     if problem is not None:
         return None, [problem]
@@ -205,11 +194,8 @@ def registry_problems(registry: Registry) -> list[Diagnostic]:
         seen_roots.setdefault(e.root, e.asset_id)
         if e.asset_uuid in seen_uuids:
             out.append(
-                error(
-                    "registry.duplicate_uuid",
-                    f"asset_uuid {e.asset_uuid} is registered twice (asset_id "
-                    f"{seen_uuids[e.asset_uuid]} and {e.asset_id})",
-                    "one of the roots is a copy: give the copy a new asset_uuid",
+                registry_duplicate_uuid(
+                    e.asset_uuid, f"asset {seen_uuids[e.asset_uuid]}", f"asset {e.asset_id}"
                 ).located(e.asset_id, e.root)
             )
         seen_uuids.setdefault(e.asset_uuid, e.asset_id)
