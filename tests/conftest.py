@@ -320,6 +320,13 @@ def run_cli(*args: PathArg, cwd: PathArg | None = None, timeout: float = 60) -> 
     return call_in_process(lambda: main(argv), cwd=cwd, timeout=timeout)
 
 
+def run_cli_each(
+    commands: Sequence[Sequence[PathArg]], cwd: PathArg | None = None, timeout: float = 60
+) -> list[CliResult]:
+    """``run_cli`` for each command, one after another; results in order."""
+    return [run_cli(*args, cwd=cwd, timeout=timeout) for args in commands]
+
+
 def run_cli_process(*args: PathArg, cwd: PathArg | None = None, timeout: float = 60) -> CliResult:
     """`python -m packer_tasks ARGS` as a real process in `cwd`; like ``run_cli``."""
     proc = subprocess.run(

@@ -2,7 +2,8 @@
 blocking exit codes where it matters, no traceback anywhere, and escaping files never opened.
 
 Every escaping path (``..``, absolute, symlink) points at a FIFO outside the project: opening
-it would block forever, so a command that opens it is caught by the timeout.
+it would block forever, so a command that opens it is caught by the timeout (``run_cli``
+interrupts an in-process command after its timeout and reports ``TIMED OUT``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_png, run_cli_parallel
+from conftest import make_png, run_cli, run_cli_each
 
 REGISTRY = Path("assets/.prometeu/index.json")
 TIMEOUT = 120
@@ -218,9 +219,9 @@ COMMANDS: list[tuple[str, ...]] = [
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> Broken:
-    """The broken workspace, and every command of COMMANDS run on it (all at once)."""
+    """The broken workspace, and every command of COMMANDS run on it."""
     project, fifo, ids = build_broken(tmp_path_factory.mktemp("broken"))
-    results = run_cli_parallel(COMMANDS, cwd=project, timeout=TIMEOUT)
+    results = run_cli_each(COMMANDS, cwd=project, timeout=TIMEOUT)
     return Broken(project, fifo, ids, dict(zip(COMMANDS, results, strict=True)))
 
 
@@ -372,7 +373,7 @@ REGISTRY_CASES: list[tuple[str, str, Callable[[str], bytes]]] = [
 def broken_registries(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[Path, bytes, tuple[int, str, str]]]:
-    """One project per REGISTRY_CASES entry; `list --json` run on all of them at once."""
+    """One project per REGISTRY_CASES entry; `list --json` run on each of them."""
     base = tmp_path_factory.mktemp("registries")
     projects = {}
     for name, _, body in REGISTRY_CASES:
@@ -380,7 +381,7 @@ def broken_registries(
         data = body(valid_asset(project))
         write_registry(project, data)
         projects[name] = (project, data)
-    results = run_cli_parallel(
+    results = run_cli_each(
         [("--project", str(p), "list", "--json") for p, _ in projects.values()],
         cwd=base,
         timeout=TIMEOUT,
@@ -433,7 +434,7 @@ def test_broken_registry_blocks_everything_and_is_never_rewritten(tmp_path: Path
     results = dict(
         zip(
             REGISTRY_SWEEP,
-            run_cli_parallel(REGISTRY_SWEEP, cwd=project, timeout=TIMEOUT),
+            run_cli_each(REGISTRY_SWEEP, cwd=project, timeout=TIMEOUT),
             strict=True,
         )
     )
@@ -462,7 +463,7 @@ def test_summary_exits_nonzero_on_broken_registry(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     valid_asset(project)
     write_registry(project, BROKEN_REGISTRY)
-    [(rc, out, _)] = run_cli_parallel([("summary", "--json")], cwd=project, timeout=TIMEOUT)
+    rc, out, _ = run_cli("summary", "--json", cwd=project, timeout=TIMEOUT)
     assert "registry.invalid_json" in out
     assert rc == 1
 
@@ -488,7 +489,7 @@ def test_registry_root_outside_assets_is_never_read(tmp_path: Path) -> None:
     """A registry entry whose root escapes assets/ is blocking, and its files stay unopened."""
     project = escaping_root_project(tmp_path)
     os.mkfifo(project / "elsewhere" / "asset.json")
-    results = run_cli_parallel(
+    results = run_cli_each(
         [("list", "--json"), ("show", "2", "--json"), ("validate", "--json")],
         cwd=project,
         timeout=TIMEOUT,
@@ -513,8 +514,8 @@ def test_delete_files_never_reaches_outside_assets(tmp_path: Path) -> None:
     project = escaping_root_project(tmp_path)
     precious = project / "elsewhere" / "precious.txt"
     precious.write_bytes(b"not an asset")
-    [(rc, out, err)] = run_cli_parallel(
-        [("remove", "2", "--delete-files", "--yes", "--json")], cwd=project, timeout=TIMEOUT
+    rc, out, err = run_cli(
+        "remove", "2", "--delete-files", "--yes", "--json", cwd=project, timeout=TIMEOUT
     )
     assert "Traceback" not in out + err and rc in (0, 1)
     assert precious.read_bytes() == b"not an asset"
@@ -524,8 +525,8 @@ def test_relocate_never_moves_a_folder_from_outside_assets(tmp_path: Path) -> No
     project = escaping_root_project(tmp_path)
     precious = project / "elsewhere" / "precious.txt"
     precious.write_bytes(b"not an asset")
-    [(rc, out, err)] = run_cli_parallel(
-        [("relocate", "2", "moved", "--yes", "--json")], cwd=project, timeout=TIMEOUT
+    rc, out, err = run_cli(
+        "relocate", "2", "moved", "--yes", "--json", cwd=project, timeout=TIMEOUT
     )
     assert "Traceback" not in out + err and rc in (0, 1)
     assert precious.read_bytes() == b"not an asset"

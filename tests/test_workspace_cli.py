@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from conftest import make_png, make_wav, run_cli, run_cli_parallel
+from conftest import make_png, make_wav, run_cli, run_cli_each
 
 REGISTRY = Path("assets/.prometeu/index.json")
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -41,10 +41,10 @@ def cli_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
 
 
 def cli_json_all(commands: list[tuple[str, ...]], cwd: Path, code: int = 0) -> list[dict[str, Any]]:
-    """Independent read-only or refused commands, run at once; each must exit `code`."""
+    """Independent read-only or refused commands, each run once; each must exit `code`."""
     out = []
     for args, (rc, stdout, stderr) in zip(
-        commands, run_cli_parallel([(*c, "--json") for c in commands], cwd=cwd), strict=True
+        commands, run_cli_each([(*c, "--json") for c in commands], cwd=cwd), strict=True
     ):
         assert "Traceback" not in stdout + stderr
         assert rc == code, f"{args}: exit {rc}\n{stdout}\n{stderr}"
@@ -326,7 +326,7 @@ def test_project_option_and_no_project(game: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
-    (rc, out, err), *found = run_cli_parallel(
+    (rc, out, err), *found = run_cli_each(
         [
             ("list", "--json"),
             ("--project", "../game", "list", "--json"),
@@ -388,7 +388,7 @@ def test_schema_commands_print_json_schema(tmp_path: Path) -> None:
     asset_fields = {"schema_version", "asset_uuid", "name", "type", "inputs", "artifacts"}
     asset_fields |= {"output", "preload"}
     expected = {"asset": asset_fields, "registry": {"assets", "next_asset_id", "schema_version"}}
-    results = run_cli_parallel(
+    results = run_cli_each(
         [("schema", "asset"), ("schema", "registry"), ("schema", "nonsense")], cwd=tmp_path
     )
     for which, (rc, out, err) in zip(("asset", "registry"), results, strict=False):
