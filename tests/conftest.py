@@ -16,6 +16,7 @@ concurrency between processes).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import traceback
 import wave
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -356,27 +356,76 @@ def popen_cli(
     )
 
 
-def communicate_all(procs: Sequence[subprocess.Popen[str]], timeout: float) -> list[CliResult]:
-    """Wait for every process; results in order. A process still running after `timeout`
-    seconds (from now) is killed; its exit code is then negative and its stderr ends with
-    ``TIMED OUT``."""
-    deadline = time.monotonic() + timeout
-    results: list[CliResult] = []
-    try:
-        for p in procs:
+# Imports the CLI once, forks one child per command (each a real process with its own
+# stdin, stdout and stderr files, working folder, file descriptors and locks), holds every
+# child at a start barrier until all exist, then releases them at the same instant and
+# reports how each ended. Interpreter start-up and imports (~0.5 s per process) would
+# otherwise spread the processes out so much that their millisecond-long critical sections
+# rarely overlap, and cost that much CPU per command.
+_FORK_LAUNCHER = r"""
+import json, os, signal, sys, time, traceback
+from packer_tasks.cli import main
+
+req = json.loads(sys.stdin.read())
+go_r, go_w = os.pipe()
+children = []
+for cmd in req["commands"]:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(go_w)
+            null = os.open(os.devnull, os.O_RDONLY)
+            out = os.open(cmd["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            err = os.open(cmd["err"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            for fd, target in ((null, 0), (out, 1), (err, 2)):
+                os.dup2(fd, target)
+                os.close(fd)
+            os.chdir(req["cwd"])
+            sys.argv = ["prometeu-packer", *cmd["argv"]]
+            os.read(go_r, 1)  # the barrier: EOF once the launcher closes its end
+            os.close(go_r)
             try:
-                out, err = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
-                err += "\nTIMED OUT"
-            results.append((p.returncode, out, err))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return results
+                main(cmd["argv"])
+                code = 0
+            except SystemExit as exc:
+                if exc.code is None:
+                    code = 0
+                elif isinstance(exc.code, int):
+                    code = exc.code
+                else:
+                    print(exc.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    children.append(pid)
+os.close(go_r)
+os.close(go_w)
+deadline = time.monotonic() + req["timeout"]
+ended, timed_out = {}, set()
+while len(ended) < len(children):
+    for pid in children:
+        if pid not in ended:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                ended[pid] = status
+    if len(ended) < len(children) and time.monotonic() > deadline:
+        for pid in children:
+            if pid not in ended:
+                os.kill(pid, signal.SIGKILL)
+                ended[pid] = os.waitpid(pid, 0)[1]
+                timed_out.add(pid)
+    time.sleep(0.002)
+print(json.dumps([
+    {"code": os.waitstatus_to_exitcode(ended[pid]), "timed_out": pid in timed_out}
+    for pid in children
+]))
+"""
 
 
 def run_cli_parallel(
@@ -384,9 +433,42 @@ def run_cli_parallel(
     cwd: PathArg | None = None,
     timeout: float = 60,
 ) -> list[CliResult]:
-    """Start every command at once as a real process, then wait; results in order, like
-    ``run_cli``'s (see ``communicate_all`` for timeouts)."""
-    return communicate_all([popen_cli(*args, cwd=cwd) for args in commands], timeout)
+    """Run every command as its own real CLI process, all released at the same instant
+    (forked from one interpreter that imported the CLI; see ``_FORK_LAUNCHER``); results
+    in order, like ``run_cli``'s. A process killed by a signal has a negative exit code; one
+    still running `timeout` seconds after the start is killed, and its stderr ends with
+    ``TIMED OUT``."""
+    with tempfile.TemporaryDirectory(prefix="prometeu-fork-") as scratch:
+        files = [
+            (Path(scratch, f"{i}.out"), Path(scratch, f"{i}.err")) for i in range(len(commands))
+        ]
+        request = {
+            "cwd": os.path.abspath(cwd if cwd is not None else os.getcwd()),
+            "timeout": timeout,
+            "commands": [
+                {"argv": [str(a) for a in args], "out": str(out), "err": str(err)}
+                for args, (out, err) in zip(commands, files, strict=True)
+            ],
+        }
+        launcher = subprocess.run(
+            [sys.executable, "-c", _FORK_LAUNCHER],
+            input=json.dumps(request),
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 60,
+            check=False,
+        )
+        assert launcher.returncode == 0, f"the fork launcher failed:\n{launcher.stderr}"
+        ended = json.loads(launcher.stdout)
+        results: list[CliResult] = []
+        for (out, err), end in zip(files, ended, strict=True):
+            stderr = err.read_text("utf-8", errors="replace") if err.exists() else ""
+            if end["timed_out"]:
+                stderr += "\nTIMED OUT"
+            stdout = out.read_text("utf-8", errors="replace") if out.exists() else ""
+            results.append((end["code"], stdout, stderr))
+    return results
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,74 +1,22 @@
 """Registry writes from many processes at once (SPEC §3, §9): the write lane serializes them.
 
-Every process is a separate interpreter running the packer CLI (`python -m packer_tasks`, or
-its `main` behind a start barrier so the writes really overlap); the registry must end up
-with every entry, distinct ids, a persisted allocator and canonical bytes.
+Every command is a separate process running the packer CLI's `main` (`run_cli_parallel`
+forks them from one interpreter that imported the CLI and releases them at the same instant,
+so the writes really overlap); the registry must end up with every entry, distinct ids, a
+persisted allocator and canonical bytes.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import cli_env, make_png, run_cli, run_cli_parallel
+from conftest import make_png, run_cli, run_cli_parallel
 
 REGISTRY = Path("assets/.prometeu/index.json")
 TIMEOUT = 120
-
-# Imports the CLI, reports ready, waits for the "go" file, then runs the CLI's own `main`
-# with the given arguments. Startup (~0.4 s of imports) would otherwise spread the processes
-# out so much that the millisecond-long registry update rarely overlaps between them.
-LAUNCHER = """
-import os, sys, time
-from packer_tasks.cli import main
-ready, go, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-open(os.path.join(ready, str(os.getpid())), "w").close()
-deadline = time.monotonic() + 60
-while not os.path.exists(go) and time.monotonic() < deadline:
-    time.sleep(0.001)
-main(args)
-"""
-
-
-def run_together(commands: list[tuple[str, ...]], cwd: Path) -> list[tuple[int, str, str]]:
-    """Start one CLI process per command, release them all at the same instant, wait."""
-    sync = cwd.parent / f"sync-{uuid.uuid4().hex}"
-    ready = sync / "ready"
-    ready.mkdir(parents=True)
-    go = sync / "go"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, str(ready), str(go), *args],
-            cwd=cwd,
-            env=cli_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for args in commands
-    ]
-    results = []
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while len(list(ready.iterdir())) < len(procs):
-            assert time.monotonic() < deadline, "CLI processes did not start"
-            assert all(p.poll() is None for p in procs), "a CLI process died during startup"
-            time.sleep(0.01)
-        go.touch()
-        for p in procs:
-            out, err = p.communicate(timeout=TIMEOUT)
-            results.append((p.returncode, out, err))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return results
 
 
 def canonical(obj: Any) -> bytes:
@@ -118,7 +66,9 @@ def test_twenty_concurrent_registers(tmp_path: Path) -> None:
         make_png(folder / "tile.png", 8)
         (folder / "asset.json").write_bytes(canonical(glyph_decl(asset_uuid, root[-3:])))
 
-    results = run_together([("register", root, "--json") for root in roots], cwd=game)
+    results = run_cli_parallel(
+        [("register", root, "--json") for root in roots], cwd=game, timeout=TIMEOUT
+    )
 
     reported: dict[str, int] = {}
     for (rc, out, err), root in zip(results, roots, strict=True):
@@ -196,7 +146,7 @@ def test_same_root_registered_by_five_processes_at_once(tmp_path: Path) -> None:
     asset_uuid = str(uuid.uuid4())
     (folder / "asset.json").write_bytes(canonical(glyph_decl(asset_uuid, "solo")))
 
-    results = run_together([("register", "solo", "--json")] * 5, cwd=game)
+    results = run_cli_parallel([("register", "solo", "--json")] * 5, cwd=game, timeout=TIMEOUT)
     codes = sorted(rc for rc, _, _ in results)
     assert codes == [0, 1, 1, 1, 1], results
     for rc, out, err in results:
