@@ -30,6 +30,7 @@ import wave
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 from click import formatting
@@ -108,13 +109,13 @@ def make_wav(
 
 
 def ignore_state(folder: str, names: list[str]) -> set[str]:
-    """Build outputs, caches, doit state and the digest memo are never copied with a
-    project (a `shutil.copytree` ignore function; applies at every level)."""
+    """Build outputs, caches, doit state, the digest memo and the write lock are never
+    copied with a project (a `shutil.copytree` ignore function; applies at every level)."""
     return {
         n
         for n in names
         if n in ("build", ".prometeu-cache", "__pycache__")
-        or n.startswith((".doit.db", ".digests.sqlite"))
+        or n.startswith((".doit.db", ".digests.sqlite", ".write.lock"))
     }
 
 
@@ -318,6 +319,17 @@ def run_cli(*args: PathArg, cwd: PathArg | None = None, timeout: float = 60) -> 
 
     argv = [str(a) for a in args]
     return call_in_process(lambda: main(argv), cwd=cwd, timeout=timeout)
+
+
+def cli_json(project: Path, *args: str, timeout: float = 120) -> tuple[int, dict[str, Any]]:
+    """`prometeu-packer --project PROJECT ARGS --json` in this process, from the repository
+    root: the exit code and the printed result model."""
+    code, out, err = run_cli("--project", str(project), *args, "--json", cwd=REPO, timeout=timeout)
+    try:
+        result: dict[str, Any] = json.loads(out)
+    except ValueError:
+        raise AssertionError(f"{args}: exit {code}, no JSON: {out!r} {err!r}") from None
+    return code, result
 
 
 def run_cli_each(

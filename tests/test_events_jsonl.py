@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections import Counter, defaultdict
@@ -16,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import STARTER, copy_project, run_cli
 
 from packer_tasks.cli import cli
 from packer_tasks.cli import render as cli_render
@@ -28,10 +27,6 @@ from packer_tasks.events import (
 )
 from packer_tasks.models.event import Event, EventKind
 
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns(
-    "build", ".prometeu-cache", ".write.lock*", ".digests.sqlite*", ".doit.db*", "__pycache__"
-)
 ENVELOPE = {
     "project_id",
     "operation_id",
@@ -46,26 +41,7 @@ ENVELOPE = {
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "starter"
-    shutil.copytree(STARTER, root, ignore=IGNORE)
-    return root
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_DEBUG")
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "packer_tasks", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return copy_project(STARTER, tmp_path / "starter")
 
 
 def check_stream(lines: list[str]) -> list[dict[str, Any]]:
@@ -162,35 +138,37 @@ def test_fanout_reaches_every_sink_and_reraises_after() -> None:
 
 def test_cli_events_file_capture_of_pack(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
-    first = run_cli("--events", str(out), "pack", cwd=project)
-    assert first.returncode == 0, first.stderr
+    code, stdout, stderr = run_cli("--events", str(out), "pack", cwd=project)
+    assert code == 0, stderr
     check_pack(check_stream(out.read_text().splitlines()), hits=0)
-    assert "packed 5" in first.stdout  # human output stays on stdout with a file spec
+    assert "packed 5" in stdout  # human output stays on stdout with a file spec
 
     shutil.rmtree(project / "build")  # build/ lost: the next pack gets every asset as a hit
-    again = run_cli("--project", str(project), "--events", str(out), "pack", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
+    code, _, stderr = run_cli("--project", str(project), "--events", str(out), "pack", cwd=tmp_path)
+    assert code == 0, stderr
     check_pack(check_stream(out.read_text().splitlines()), hits=5)  # truncated, not appended
 
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_cli_events_jsonl_keeps_stdout_pure(project: Path, as_json: bool) -> None:
     args = ["--events", "jsonl", "pack", *(["--json"] if as_json else [])]
-    done = run_cli(*args, cwd=project)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    code, stdout, stderr = run_cli(*args, cwd=project)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
     assert lines and all(line.startswith("{") for line in lines)
     check_pack(check_stream(lines), hits=0)
     if as_json:
-        assert '"packed_assets": 5' in done.stderr
+        assert '"packed_assets": 5' in stderr
     else:
-        assert "packed 5" in done.stderr
+        assert "packed 5" in stderr
 
 
 def test_cli_events_unwritable_path_is_a_usage_error(project: Path, tmp_path: Path) -> None:
-    done = run_cli("--events", str(tmp_path / "missing" / "e.jsonl"), "pack", cwd=project)
-    assert done.returncode == 2
-    assert "--events" in done.stderr
+    code, _, stderr = run_cli(
+        "--events", str(tmp_path / "missing" / "e.jsonl"), "pack", cwd=project
+    )
+    assert code == 2
+    assert "--events" in stderr
     assert not (project / "build" / "assets.pa").exists()
 
 

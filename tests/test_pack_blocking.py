@@ -9,8 +9,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import uuid
 import wave
 from collections.abc import Callable
@@ -18,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli_json
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
 PAL0 = ["#000000", "#ff0000", "#00ff00", "#0000ff"]
 RGBA = {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)}
 
@@ -173,43 +171,6 @@ def make_base(project: Path) -> None:
     add_asset(project, SOUND, sound_decl(["one.wav", "two.wav"], preload={"enabled": True}))
 
 
-def cli_env() -> dict[str, str]:
-    """The CLI's environment without packer knobs that would change what is tested."""
-    env = dict(os.environ)
-    for name in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_CRASH_AT", "PROMETEU_PACKER_DEBUG"):
-        env.pop(name, None)
-    return env
-
-
-def cli(project: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    return cli_parallel(project, [args])[0]
-
-
-def cli_parallel(
-    project: Path, commands: list[tuple[str, ...]]
-) -> list[tuple[int, dict[str, Any]]]:
-    """Run several CLI commands at once (each a real subprocess); results in order."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "packer_tasks", "--project", str(project), *args, "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env=cli_env(),
-        )
-        for args in commands
-    ]
-    out = []
-    for args, proc in zip(commands, procs, strict=True):
-        stdout, stderr = proc.communicate(timeout=120)
-        try:
-            out.append((proc.returncode, json.loads(stdout)))
-        except ValueError:
-            raise AssertionError(f"{args}: {stdout!r} {stderr!r}") from None
-    return out
-
-
 def tree_state(folder: Path) -> dict[str, tuple[Any, ...]]:
     """Every path under `folder` with its kind, size, content hash and mtime_ns."""
     out: dict[str, tuple[Any, ...]] = {}
@@ -231,7 +192,7 @@ def tree_state(folder: Path) -> dict[str, tuple[Any, ...]]:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("blocking") / "good"
     make_base(project)
-    code, result = cli(project, "pack")
+    code, result = cli_json(project, "pack")
     assert code == 0 and result["status"] == "success", result
     assert result["packed_assets"] == 3
     return project
@@ -436,7 +397,8 @@ def test_blocking_case(
     assert "assets.pa" in before
 
     mutate(project)
-    (code, result), (pack_code, pack_result) = cli_parallel(project, [("validate",), ("pack",)])
+    code, result = cli_json(project, "validate")
+    pack_code, pack_result = cli_json(project, "pack")
 
     assert code == 1, result
     assert result["status"] == "blocked" and result["green"] is False
@@ -468,7 +430,7 @@ def test_color_diagnostic_names_file_and_pixel(template: Path, tmp_path: Path) -
     project = tmp_path / "game"
     shutil.copytree(template, project, symlinks=True)
     color_not_in_palette(project)
-    _, result = cli(project, "validate")
+    _, result = cli_json(project, "validate")
     diag = next(d for d in result["diagnostics"] if d["code"] == "glyph.color_not_in_palette")
     assert diag["path"] == "b.png"
     assert diag["asset_id"] == 1 and diag["asset_root"] == GLYPH
@@ -480,10 +442,10 @@ def test_fixing_the_problem_unblocks(template: Path, tmp_path: Path) -> None:
     """The cases block because of the mutation, not because of the fixture."""
     project = tmp_path / "game"
     shutil.copytree(template, project, symlinks=True)
-    code, result = cli(project, "validate")
+    code, result = cli_json(project, "validate")
     assert code == 0 and result["green"] is True, result
     preload_overflow(project)
     edit(project, "sfx/extra15", lambda d: d["preload"].update(enabled=False))  # 16 again
-    code, result = cli(project, "pack")
+    code, result = cli_json(project, "pack")
     assert code == 0, result
     assert result["packed_assets"] == 19

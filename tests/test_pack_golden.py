@@ -7,14 +7,13 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli_json
 from independent_reader import read_pa
 from PIL import Image
 
@@ -22,7 +21,6 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import CacheConfig
 
-REPO = Path(__file__).resolve().parent.parent
 # The four outputs plus the build record (SPEC §8 step 6), all published together.
 OUTPUTS = (
     "assets.pa",
@@ -240,32 +238,8 @@ def expected_assets_pa() -> bytes:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def cli_env() -> dict[str, str]:
-    """The CLI's environment without packer knobs that would change what is tested."""
-    env = dict(os.environ)
-    for name in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_CRASH_AT", "PROMETEU_PACKER_DEBUG"):
-        env.pop(name, None)
-    return env
-
-
-def cli(project: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "packer_tasks", "--project", str(project), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=cli_env(),
-        check=False,
-    )
-    try:
-        return proc.returncode, json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"{args}: {proc.stdout!r} {proc.stderr!r}") from None
-
-
 def pack_cli(project: Path) -> dict[str, Any]:
-    code, result = cli(project, "pack")
+    code, result = cli_json(project, "pack")
     assert code == 0 and result["status"] == "success", result
     return result
 

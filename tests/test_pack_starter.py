@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import blake3
 import pytest
+from conftest import STARTER, cli_json, copy_project
 from independent_reader import (
     Pa,
     decode_glyph,
@@ -26,43 +23,10 @@ from independent_reader import (
 )
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-STARTER = REPO / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
-
-
-def cli_env() -> dict[str, str]:
-    """The CLI's environment without packer knobs that would change what is tested."""
-    env = dict(os.environ)
-    for name in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_CRASH_AT", "PROMETEU_PACKER_DEBUG"):
-        env.pop(name, None)
-    return env
-
-
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "packer_tasks", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=cli_env(),
-        check=False,
-    )
-
-
-def cli_json(project: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    proc = cli(project, *args, "--json")
-    try:
-        return proc.returncode, json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError(f"no JSON from {args}: {proc.stdout!r} {proc.stderr!r}") from None
-
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    project = tmp_path_factory.mktemp("starter") / "starter"
-    shutil.copytree(STARTER, project, ignore=IGNORE)
+    project = copy_project(STARTER, tmp_path_factory.mktemp("starter") / "starter")
     code, result = cli_json(project, "pack")
     assert code == 0, result
     return {"project": project, "result": result, "pa": read_pa_file(project / "build/assets.pa")}
