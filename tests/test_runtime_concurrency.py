@@ -3,8 +3,9 @@
 In one process, reader threads (list_assets, get_asset_details, pack_summary) run against one
 service while a writer thread commits relocations back and forth, exclude/include and
 registrations; every read result must describe a registry and a workspace that agree. Across
-processes, two loops of real `python -m packer_tasks` commands mutate and pack one project at
-once; the registry and build/ must end complete and coherent.
+processes, two loops of real CLI processes (each loop forks its commands from its own zygote,
+see test_reliability_support) mutate and pack one project at once; the registry and build/
+must end complete and coherent.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import itertools
 import json
 import shutil
 import struct
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_env
+from test_reliability_support import Zygote
 
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import EventKind
@@ -290,55 +289,56 @@ def check_build_coherent(project: Project, expect_ids: list[int] | None = None) 
     assert not staging.exists() or not any(staging.iterdir())
 
 
-def cli(game: Path, *args: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "packer_tasks", "--project", str(game), *args, "--json"],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
+def cli(zygote: Zygote, game: Path, *args: str) -> dict[str, Any]:
+    """`prometeu-packer --project GAME ARGS --json` as a real process forked by `zygote`."""
+    run = zygote.run(["--project", str(game), *args, "--json"], game, timeout=60)
+    assert not run.timed_out and run.signal is None, (args, run)
+    assert "Traceback" not in run.stderr, run.stderr
     try:
-        out: dict[str, Any] = json.loads(proc.stdout)
+        out: dict[str, Any] = json.loads(run.stdout)
     except json.JSONDecodeError as exc:
-        msg = f"{args}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        msg = f"{args}: exit {run.exit}\n{run.stdout}\n{run.stderr}"
         raise AssertionError(msg) from exc
-    assert proc.returncode == 0 and out["status"] == "success", (args, out["summary"])
+    assert run.exit == 0 and out["status"] == "success", (args, out["summary"])
     return out
 
 
-def test_two_processes_mutating_and_packing_stay_serialized(project: Project) -> None:
+def test_two_processes_mutating_and_packing_stay_serialized(
+    project: Project, tmp_path: Path
+) -> None:
     game = project.root
     extra = add_unregistered_roots(project, 2)
     log: list[tuple[str, dict[str, Any]]] = []
     errors: list[BaseException] = []
 
-    def loop_a() -> None:  # moves asset 2 back and forth, packing in between
+    def loop_a(z: Zygote) -> None:  # moves asset 2 back and forth, packing in between
         try:
             for i in range(2):
-                out = cli(game, "relocate", "2", TILES[(i + 1) % 2], "--yes")
+                out = cli(z, game, "relocate", "2", TILES[(i + 1) % 2], "--yes")
                 log.append(("relocate", out))
-                log.append(("pack", cli(game, "pack")))
+                log.append(("pack", cli(z, game, "pack")))
         except BaseException as exc:
             errors.append(exc)
 
-    def loop_b() -> None:  # registers the copies, toggles asset 3, packs
+    def loop_b(z: Zygote) -> None:  # registers the copies, toggles asset 3, packs
         try:
             for i, root in enumerate(extra):
-                log.append(("register", cli(game, "register", root)))
+                log.append(("register", cli(z, game, "register", root)))
                 verb = "exclude" if i % 2 == 0 else "include"
-                log.append((verb, cli(game, verb, "3")))
-                log.append(("pack", cli(game, "pack")))
+                log.append((verb, cli(z, game, verb, "3")))
+                log.append(("pack", cli(z, game, "pack")))
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=loop_a), threading.Thread(target=loop_b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    with Zygote(tmp_path / "zygote_a") as za, Zygote(tmp_path / "zygote_b") as zb:
+        threads = [
+            threading.Thread(target=loop_a, args=(za,)),
+            threading.Thread(target=loop_b, args=(zb,)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
     assert errors == []
     assert len(log) == 4 + 6
