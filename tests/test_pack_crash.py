@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO, cli_env, run_cli
 from independent_reader import pretty, read_pa
 from PIL import Image
 
@@ -30,7 +31,6 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import CacheConfig
 
-REPO = Path(__file__).resolve().parent.parent
 # The four outputs plus the build record (SPEC §8 step 6), all published together.
 OUTPUTS = (
     "assets.pa",
@@ -133,15 +133,11 @@ def argv(project: Path, *args: str) -> list[str]:
 
 
 def env(crash_at: str | None = None) -> dict[str, str]:
-    e = dict(os.environ)
-    for name in (staging.CRASH_ENV, "PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_DEBUG"):
-        e.pop(name, None)
-    if crash_at is not None:
-        e[staging.CRASH_ENV] = crash_at
-    return e
+    return cli_env() if crash_at is None else cli_env(**{staging.CRASH_ENV: crash_at})
 
 
-def run(project: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+def crash(project: Path, *args: str, crash_at: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a real process that SIGKILLs itself at the named crash point."""
     return subprocess.run(
         argv(project, *args),
         capture_output=True,
@@ -153,10 +149,15 @@ def run(project: Path, *args: str, crash_at: str | None = None) -> subprocess.Co
     )
 
 
+def run(project: Path, *args: str) -> tuple[int, str, str]:
+    """The next command after a kill (a fresh command; in this process)."""
+    return run_cli("--project", str(project), *args, cwd=REPO, timeout=120)
+
+
 def pack_ok(project: Path) -> dict[str, Any]:
-    proc = run(project, "pack", "--json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout)
+    code, out, err = run(project, "pack", "--json")
+    assert code == 0, out + err
+    result: dict[str, Any] = json.loads(out)
     assert result["status"] == "success"
     return result
 
@@ -215,9 +216,9 @@ class Break:
 
 def recover_via_blocked_pack(project: Path) -> None:
     with Break(project):
-        proc = run(project, "pack", "--json")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert json.loads(proc.stdout)["status"] == "blocked"
+        code, out, err = run(project, "pack", "--json")
+    assert code == 1, out + err
+    assert json.loads(out)["status"] == "blocked"
 
 
 def build_world(project: Path, banks: int) -> dict[str, Any]:
@@ -290,7 +291,7 @@ NEXT = ("blocked pack", "list", "inspect")
 def test_kill_at_named_point(world: dict[str, Any], point: str, next_command: str) -> None:
     project, a, b = world["project"], world["A"], world["B"]
     build = reset_to_a(world)
-    proc = run(project, "pack", crash_at=point)
+    proc = crash(project, "pack", crash_at=point)
     assert proc.returncode == -signal.SIGKILL, f"{point} was never reached: {proc.stderr}"
     assert_no_torn_file(build, a, b)
     if point != "cleaned":
@@ -299,8 +300,8 @@ def test_kill_at_named_point(world: dict[str, Any], point: str, next_command: st
     if next_command == "blocked pack":
         recover_via_blocked_pack(project)
     else:
-        proc = run(project, next_command)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        code, out, err = run(project, next_command)
+        assert code == 0, out + err
 
     assert not (build / ".staging").exists(), f"`{next_command}` left build/.staging"
     assert which_set(build, a, b) == ("A" if point in BEFORE_COMMIT else "B")
@@ -309,7 +310,7 @@ def test_kill_at_named_point(world: dict[str, Any], point: str, next_command: st
 def test_kill_then_real_pack_publishes_b(world: dict[str, Any]) -> None:
     project, a, b = world["project"], world["A"], world["B"]
     build = reset_to_a(world)
-    assert run(project, "pack", crash_at="promoted_1").returncode == -signal.SIGKILL
+    assert crash(project, "pack", crash_at="promoted_1").returncode == -signal.SIGKILL
     result = pack_ok(project)
     assert result["cache_misses"] == 0  # everything was cached by the killed run
     assert not (build / ".staging").exists()
