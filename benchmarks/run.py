@@ -374,6 +374,8 @@ def run_size(
     if not keep:
         shutil.rmtree(fresh)
 
+    # build/ already holds this build: drop it, or the pack is (rightly) a no-op
+    shutil.rmtree(project / "build")
     run("no_cache", [PACKER, "--no-cache", "pack"])
     if not quick:
         shutil.rmtree(project / "build")

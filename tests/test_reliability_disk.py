@@ -385,6 +385,10 @@ def test_read_only_project_still_reads(tmp_path: Path, history: str) -> None:
             count("disk.readonly_project_write")
             assert_clean_exit(run, f"{argv} on a read-only project")
             result = run.json()
+            if argv == ("pack",) and history == "packed":
+                # build/ already holds this build: nothing to write, so nothing fails
+                assert run.exit == 0 and result["published"] is False, run.stdout
+                continue
             assert run.exit == 1 and result["status"] in ("failed", "blocked"), argv
             assert result["diagnostics"], argv
     assert tree_bytes(game) == before

@@ -281,6 +281,7 @@ def check_build_coherent(project: Project, expect_ids: list[int] | None = None) 
             "asset_table.json",
             "preload.json",
             "asset_table_metadata.json",
+            ".prometeu-build.json",
             ".staging",
         )
     ]
