@@ -80,7 +80,7 @@ EDITS: dict[str, float] = {
     "exclude_include": 1,
     "new": 0.7,
     "remove": 0.5,
-    "revert": 2,
+    "revert": 3,
     "touch": 1,
     "build": 2,
     "nothing": 0.5,
@@ -180,6 +180,8 @@ class EditSequence:
     history: list[str] = field(default_factory=list)
     sources: list[Tree] = field(default_factory=list)  # the sources after each step's edit
     entries: list[str] = field(default_factory=list)  # the entry point that packed them
+    last_packed: dict[str, int] = field(default_factory=dict)  # entry -> step it last packed
+    next_entry: str | None = None  # an edit's choice of the entry point that packs next
     expected: dict[str, BuildState] = field(default_factory=dict)  # by sources digest
     made: int = 0  # counter for fresh file and root names
 
@@ -390,17 +392,27 @@ class EditSequence:
         return self.cli("remove", str(entry["asset_id"]))
 
     def edit_revert(self) -> str | None:
-        """Back to the sources of an earlier step: half the time the last one doit packed
-        (doit remembers those; A -> B elsewhere -> A is where its memory lies)."""
+        """Back to the sources of an earlier step. Mostly: to the sources one entry
+        point packed last, and then pack through that entry point (A there, B elsewhere,
+        back to A: where doit's .doit.db or a long-lived watch service can lie)."""
         if len(self.sources) < 2:
             return None
-        doit_steps = [i for i, e in enumerate(self.entries) if e == "doit"]
-        if doit_steps and self.rng.random() < 0.5:
-            step = doit_steps[-1]
+        now = tree_digest(self.sources[-1])
+        remembered = sorted(
+            (entry, i)
+            for entry, i in self.last_packed.items()
+            if tree_digest(self.sources[i]) != now
+        )
+        if remembered and self.rng.random() < 0.7:
+            # doit keeps the most memory of its own (.doit.db): it is drawn twice as often.
+            weights = [2 if entry == "doit" else 1 for entry, _ in remembered]
+            entry, step = self.rng.choices(remembered, weights)[0]
+            self.next_entry = entry
+            how = f", which {entry} packed last,"
         else:
             step = self.rng.randrange(len(self.sources) - 1)
+            how = ""
         restore_tree(self.assets, self.sources[step])
-        how = f", packed via {self.entries[step]} then" if self.entries[step] else ""
         return f"revert assets/ to the sources after step {step}{how} (bytes and mtimes)"
 
     def edit_touch(self) -> str | None:
@@ -416,6 +428,8 @@ class EditSequence:
             return None
         name = self.rng.choice(names)
         path = build / name
+        if self.rng.random() < 0.5:  # through the entry point that believes build/ is current
+            self.next_entry = self.entries[-1]
         how = self.rng.choice(
             ["truncate", "overwrite", "flip a byte, keep size and mtime", "delete"]
         )
@@ -460,8 +474,10 @@ class EditSequence:
         for step in range(1, STEPS + 1):
             done = self.edit()
             self.sources.append(snapshot_tree(self.assets))
-            entry = self.rng.choice(ENTRIES)
+            entry = self.next_entry or self.rng.choice(ENTRIES)
+            self.next_entry = None
             self.entries.append(entry)
+            self.last_packed[entry] = step
             self.history.append(f"{step}. {done}; pack via {entry}")
             built = self.pack(entry)
             expected = self.clean()
@@ -476,6 +492,7 @@ class EditSequence:
 
     def no_op(self, step: int, entry: str, expected: BuildState) -> None:
         self.history.append(f"{step}. again, via {entry}: must be a no-op")
+        self.last_packed[entry] = step
         before = build_stat(self.project)
         built = self.pack(entry)
         where = self.where(step, entry)
