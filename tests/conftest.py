@@ -30,13 +30,17 @@ import wave
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click import formatting
 from click.testing import CliRunner
 from PIL import Image
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from packer_tasks.models.results import RuntimeState
+    from packer_tasks.service import PackerService
 
 REPO = Path(__file__).resolve().parent.parent
 STARTER = REPO / "sample_projects" / "starter"
@@ -137,6 +141,12 @@ def copy_project(src: Path, dest: Path, *, keep: Sequence[str] = ()) -> Path:
 def starter_copy(tmp_path: Path) -> Path:
     """A private copy of sample_projects/starter without build outputs, cache or doit state."""
     return copy_project(STARTER, tmp_path / "starter")
+
+
+def runtime_state(service: PackerService) -> RuntimeState:
+    """The service's runtime state, read anew: a call, so that a type checker does not
+    carry an earlier `assert ... state is X` past the operations that change it."""
+    return service.runtime.state
 
 
 # ------------------------------------------------------------------------------------------

@@ -99,11 +99,13 @@ class Pa:
 
     @property
     def asset_table(self) -> list[dict[str, Any]]:
-        return self.header["asset_table"]
+        table: list[dict[str, Any]] = self.header["asset_table"]
+        return table
 
     @property
     def preload(self) -> list[dict[str, int]]:
-        return self.header["preload"]
+        preload: list[dict[str, int]] = self.header["preload"]
+        return preload
 
     def entry(self, asset_id: int) -> dict[str, Any]:
         for e in self.asset_table:
@@ -344,7 +346,7 @@ def png_indices(data: bytes) -> tuple[bytes, list[int]] | None:
 def png_rgba(data: bytes) -> list[tuple[int, int, int, int]]:
     img = _open_png(data).convert("RGBA")
     raw = img.tobytes()
-    return [tuple(raw[i : i + 4]) for i in range(0, len(raw), 4)]  # type: ignore[misc]
+    return [tuple(raw[i : i + 4]) for i in range(0, len(raw), 4)]
 
 
 def match_palette(pixels: Iterable[tuple[int, int, int, int]], palette0: Sequence[int]) -> bytes:

@@ -17,13 +17,14 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_png
 
 from packer_tasks.events import ActivityEntry, CollectingSink, HostAdapter, ProgressModel
 from packer_tasks.models.event import Event, EventKind
-from packer_tasks.models.results import Status
+from packer_tasks.models.results import OperationResult, PackResult, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import ENV_CACHE
@@ -162,7 +163,9 @@ def test_every_mutation_publishes_its_outcome(project: Project, tmp_path: Path) 
     tiles = [make_png(tmp_path / "src" / f"t{i}.png", 16) for i in range(2)]
     outcomes: list[tuple[str, Status, str]] = []
 
-    def run(label: str, result, expected_status: Status, expected_event: str) -> None:  # type: ignore[no-untyped-def]
+    def run(
+        label: str, result: OperationResult, expected_status: Status, expected_event: str
+    ) -> None:
         assert result.status is expected_status, (label, result.summary)
         events = of_operation(sink, result.operation_id)
         terminal = [e for e in events if e.kind.value in TERMINAL]
@@ -238,7 +241,9 @@ def test_remove_preview_and_apply_publish(project: Project) -> None:
 # -- builds --------------------------------------------------------------------------------
 
 
-def check_pack_events(sink: CollectingSink, result, build_set: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def check_pack_events(
+    sink: CollectingSink, result: PackResult, build_set: list[int]
+) -> dict[str, int]:
     events = of_operation(sink, result.operation_id)
     kinds = [e.kind.value for e in events]
     assert kinds[0] == "build_started"
@@ -252,7 +257,11 @@ def check_pack_events(sink: CollectingSink, result, build_set: list[int]) -> dic
     assert [e.affected_assets[0].asset_id for e in progress] == build_set
 
     cache = [e for e in events if e.kind in (EventKind.CACHE_HIT, EventKind.CACHE_MISS)]
-    cached_ids = [e.affected_assets[0].asset_id for e in cache]
+    cached_ids: list[int] = []
+    for e in cache:
+        asset_id = e.affected_assets[0].asset_id
+        assert asset_id is not None, e
+        cached_ids.append(asset_id)
     assert sorted(cached_ids) == build_set  # exactly one lookup outcome per asset
     hits = sum(e.kind is EventKind.CACHE_HIT for e in cache)
     misses = sum(e.kind is EventKind.CACHE_MISS for e in cache)
@@ -311,7 +320,7 @@ def test_blocked_pack_still_finishes_its_lifecycle(project: Project) -> None:
 def test_per_operation_order_holds_with_concurrent_operations(project: Project) -> None:
     service, sink = service_with_sink(project)
     assert service.pack().status is Status.SUCCESS  # warm the cache
-    results: list = []  # type: ignore[type-arg]
+    results: list[Any] = []  # of every kind: inspected by `operation` below
     errors: list[BaseException] = []
     lock = threading.Lock()
     start = threading.Barrier(6)
@@ -320,6 +329,7 @@ def test_per_operation_order_holds_with_concurrent_operations(project: Project) 
         try:
             start.wait(timeout=30)
             for i in range(3):
+                r: list[Any]
                 if n == 0:
                     r = [service.pack()]
                 elif n == 1:

@@ -124,7 +124,7 @@ def add_asset(project: Path, root: str, decl: dict[str, Any]) -> int:
     write_json(project / "assets" / root / "asset.json", decl)
     reg_path = project / "assets/.prometeu/index.json"
     reg = read_json(reg_path)
-    aid = reg["next_asset_id"]
+    aid: int = reg["next_asset_id"]
     reg["assets"].append(
         {"asset_id": aid, "asset_uuid": decl["asset_uuid"], "included_in_build": True, "root": root}
     )

@@ -27,6 +27,7 @@ from independent_reader import pretty, read_pa
 from PIL import Image
 
 from packer_tasks.artifact import staging
+from packer_tasks.artifact.build_record import RECORD_FILE
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import CacheConfig
@@ -267,7 +268,7 @@ def big_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def reset_to_a(world: dict[str, Any]) -> Path:
-    build = world["project"] / "build"
+    build: Path = world["project"] / "build"
     shutil.rmtree(build)
     build.mkdir()
     for name, data in world["A"].items():
@@ -474,7 +475,8 @@ def test_failed_first_pack_leaves_no_build_dir(
     project = small_project(tmp_path / "fresh")
     monkeypatch.setattr(os, "replace", failing_replace(project.build_dir, 1))
     result = service(project).pack()
-    assert result.status.value == "failed" and result.failure_stage.value == "promotion"
+    assert result.status.value == "failed" and result.failure_stage is not None
+    assert result.failure_stage.value == "promotion"
     assert not project.build_dir.exists()
 
 
@@ -508,7 +510,7 @@ def test_kill_during_rollback_is_finished_by_recovery(
 
 def _sealed_folder(build: Path, new: bytes = b"new ") -> Path:
     """A staged set sealed by the real `stage` over whatever build/ holds now."""
-    outputs = {n: new + n.encode() for n in OUTPUTS if n not in ("assets.pa", staging.RECORD_FILE)}
+    outputs = {n: new + n.encode() for n in OUTPUTS if n not in ("assets.pa", RECORD_FILE)}
 
     def write_pa(fh: Any) -> str:
         fh.write(new + b"assets.pa")

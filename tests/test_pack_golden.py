@@ -9,6 +9,7 @@ import shutil
 import struct
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ def make_project(root: Path, *, shuffled: bool = False) -> Path:
         reg["assets"] = list(reversed(reg["assets"]))
     (root / "assets/sfx/beeps").mkdir(parents=True)
     (root / "assets/ui/tiles").mkdir(parents=True)
-    writers = [
+    writers: list[Callable[[], None]] = [
         lambda: write_wav(
             root / "assets/sfx/beeps/beep.wav", 1, 2, 22050, struct.pack("<4h", *BEEP_VALUES)
         ),

@@ -33,7 +33,8 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def decl(project: Path, root: str) -> dict[str, Any]:
-    return json.loads((project / "assets" / root / "asset.json").read_text("utf-8"))
+    value: dict[str, Any] = json.loads((project / "assets" / root / "asset.json").read_text())
+    return value
 
 
 def registry(project: Path) -> dict[int, str]:

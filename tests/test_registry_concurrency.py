@@ -51,7 +51,7 @@ def glyph_decl(asset_uuid: str, name: str) -> dict[str, Any]:
 
 def load_registry(game: Path) -> dict[str, Any]:
     data = (game / REGISTRY).read_bytes()
-    reg = json.loads(data)
+    reg: dict[str, Any] = json.loads(data)
     assert data == canonical(reg), "registry is not canonical"
     ids = [e["asset_id"] for e in reg["assets"]]
     assert ids == sorted(ids), "entries are not sorted by asset_id"

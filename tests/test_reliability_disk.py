@@ -342,7 +342,14 @@ def test_read_only_build_chmod(two_states: tuple[PackerService, Path]) -> None:
     next_pack_works(svc, game, before)
 
 
-READ_COMMANDS = (("summary",), ("validate",), ("list",), ("show", "1"), ("doctor",), ("inspect",))
+READ_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("summary",),
+    ("validate",),
+    ("list",),
+    ("show", "1"),
+    ("doctor",),
+    ("inspect",),
+)
 
 
 @needs_ro_mount
@@ -380,7 +387,12 @@ def test_read_only_project_still_reads(tmp_path: Path, history: str) -> None:
             assert_clean_exit(run, f"{argv} on a read-only project")
             assert run.exit == 0 and run.json()["status"] == "success", (argv, run.stdout)
         # Writes fail cleanly: a diagnostic, exit 1, never an internal error.
-        for argv in (("relocate", "2", "moved/x", "--yes"), ("pack",), ("register", "gfx/bank_0")):
+        writes: tuple[tuple[str, ...], ...] = (
+            ("relocate", "2", "moved/x", "--yes"),
+            ("pack",),
+            ("register", "gfx/bank_0"),
+        )
+        for argv in writes:
             run = z.run([*argv, "--json"], game)
             count("disk.readonly_project_write")
             assert_clean_exit(run, f"{argv} on a read-only project")
@@ -549,7 +561,11 @@ def test_registry_write_failure_changes_nothing(
         }
         assert after == workspace_before, f"{context}: the workspace changed"
         # Reads agree with the disk, and the same mutation now goes through.
-        listed = {a.asset_id: a for a in svc.list_assets().assets if a.registered}
+        listed = {}
+        for row in svc.list_assets().assets:
+            if row.registered:
+                assert row.asset_id is not None, context
+                listed[row.asset_id] = row
         assert sorted(listed) == sorted(a.entry.asset_id for a in svc.snapshot().registered)
         assert all(not a.blocking for a in listed.values()), context
         if mutation == "register":

@@ -475,13 +475,15 @@ class Zygote:
         for f in (out, err):  # a child killed at once may not have created them yet
             texts.append(f.read_text(errors="replace") if f.exists() else "")
             f.unlink(missing_ok=True)
+        stdout, stderr = texts
         return Run(
             rep["exit"],
             rep["signal"],
             rep["killed"],
             rep["timed_out"],
             rep["elapsed"],
-            *texts,
+            stdout,
+            stderr,
             rep["t0"],
         )
 

@@ -250,7 +250,7 @@ def read_assets_pa_header(path: Path) -> dict[str, Any]:
     )
     assert (magic, version, flags, reserved) == (b"PMPA", 1, 0, 0)
     assert payload_offset == (24 + header_len + 15) // 16 * 16
-    header = json.loads(data[24 : 24 + header_len].decode("utf-8"))
+    header: dict[str, Any] = json.loads(data[24 : 24 + header_len].decode("utf-8"))
     assert set(header) == {"asset_table", "preload"}
     table = header["asset_table"]
     if table:

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import runtime_state
 
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import EventKind
@@ -103,7 +104,7 @@ def edit_json(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 def test_input_edit_moves_runtime_to_stale_and_reports_it(project: Project) -> None:
     service, sink = make_service(project, auto=False)
     old_size = input_size(service, 1, "heart.png")
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
     assert transitions(sink) == []
 
     heart = edit_png(project)
@@ -114,7 +115,7 @@ def test_input_edit_moves_runtime_to_stale_and_reports_it(project: Project) -> N
 
     summary = service.pack_summary()
     assert summary.status is Status.SUCCESS
-    assert service.runtime.state is RuntimeState.STALE
+    assert runtime_state(service) is RuntimeState.STALE
     assert transitions(sink, mark) == [("healthy", "stale")]
     [event] = [e for e in sink.events[mark:] if e.kind is EventKind.RUNTIME_STATE_CHANGED]
     assert "ui/hud_icons/heart.png" in event.summary
@@ -125,7 +126,7 @@ def test_input_edit_moves_runtime_to_stale_and_reports_it(project: Project) -> N
     assert input_size(service, 1, "heart.png") == old_size
     service.list_assets()
     service.validate_pack()
-    assert service.runtime.state is RuntimeState.STALE
+    assert runtime_state(service) is RuntimeState.STALE
     assert transitions(sink, mark) == []
     assert tree_digest(project) == edited  # nothing was "repaired"
 
@@ -133,7 +134,7 @@ def test_input_edit_moves_runtime_to_stale_and_reports_it(project: Project) -> N
     mark = len(sink.events)
     service.runtime.reconcile()
     assert transitions(sink, mark) == [("stale", "reconciling"), ("reconciling", "healthy")]
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
     assert input_size(service, 1, "heart.png") == new_size
     assert transitions(sink, mark) == [("stale", "reconciling"), ("reconciling", "healthy")]
     assert tree_digest(project) == edited
@@ -177,7 +178,7 @@ def test_declaration_or_registry_edit_moves_runtime_to_diverged(
     mark = len(sink.events)
 
     summary = service.pack_summary()
-    assert service.runtime.state is RuntimeState.DIVERGED
+    assert runtime_state(service) is RuntimeState.DIVERGED
     assert transitions(sink, mark) == [("healthy", "diverged")]
     assert service.runtime.last_changes == [expected_change]
     # served from the old snapshot until told otherwise
@@ -203,7 +204,7 @@ def test_input_and_declaration_edit_together_is_diverged(project: Project) -> No
     edit_png(project)
     edit_json(project.root_dir(HUD) / "asset.json", lambda d: d.update(name="both"))
     service.pack_summary()
-    assert service.runtime.state is RuntimeState.DIVERGED
+    assert runtime_state(service) is RuntimeState.DIVERGED
     assert sorted(service.runtime.last_changes) == [f"{HUD}/asset.json", f"{HUD}/heart.png"]
 
 
@@ -223,7 +224,7 @@ def test_deleted_asset_root_is_diverged_and_not_recreated(project: Project) -> N
     shutil.rmtree(project.root_dir("music/loop"))
     edited = tree_digest(project)
     service.pack_summary()
-    assert service.runtime.state is RuntimeState.DIVERGED
+    assert runtime_state(service) is RuntimeState.DIVERGED
     service.runtime.reconcile()
     details = service.get_asset_details(5)
     assert "asset.root_missing" in {d.code for d in details.diagnostics}
@@ -252,7 +253,7 @@ def test_broken_user_files_are_reported_never_rewritten(project: Project) -> Non
     assert service.pack().status is Status.BLOCKED
     service.list_assets()
     service.doctor()
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
     assert tree_digest(project) == edited
     assert project.registry_path.read_text("utf-8") == compact
 
@@ -273,7 +274,7 @@ def test_auto_reconcile_reports_then_reloads_on_the_next_read(project: Project) 
         ("stale", "reconciling"),
         ("reconciling", "healthy"),
     ]
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
 
     edit_json(project.root_dir(HUD) / "asset.json", lambda d: d.update(name="hud_renamed"))
     mark = len(sink.events)
@@ -324,13 +325,13 @@ def test_failed_reload_is_reported_then_recovered(
     monkeypatch.setattr(service.runtime, "load", broken)
     with pytest.raises(OSError):
         service.pack_summary()
-    assert service.runtime.state is RuntimeState.FAILED
+    assert runtime_state(service) is RuntimeState.FAILED
     assert transitions(sink)[-1] == ("reconciling", "failed")
 
     monkeypatch.setattr(service.runtime, "load", real_load)
     mark = len(sink.events)
     assert service.pack_summary().status is Status.SUCCESS
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
     moves = transitions(sink, mark)
     assert moves[0][0] == "failed"
     assert moves[-1] == ("reconciling", "healthy")
@@ -361,7 +362,7 @@ def test_own_mutation_commits_without_reporting_a_change(project: Project) -> No
     assert details.asset is not None and details.asset.root == "world/ground"
     assert service.pack_summary().total == 5
     assert transitions(sink, mark) == []
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
 
 
 def test_pack_does_not_disturb_freshness(project: Project) -> None:
@@ -370,7 +371,7 @@ def test_pack_does_not_disturb_freshness(project: Project) -> None:
     assert service.pack().status is Status.SUCCESS
     service.pack_summary()
     assert transitions(sink) == []
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
 
 
 def test_edit_before_a_pack_is_still_reported(project: Project) -> None:

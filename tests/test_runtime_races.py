@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import runtime_state
 
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import EventKind
@@ -92,7 +93,7 @@ def test_read_during_own_commit_sees_the_last_committed_view(project: Project, a
         )
         during = run_in_thread(service.pack_summary)
         assert during.total == 5  # the whole old state, not the half-written one
-        assert service.runtime.state is RuntimeState.COMMITTING
+        assert runtime_state(service) is RuntimeState.COMMITTING
         service.runtime.committed()
 
     after = service.pack_summary()
@@ -194,9 +195,9 @@ def test_failed_commit_is_reported_and_recovered(project: Project) -> None:
     with service.lane():
         service.runtime.committing()
         service.runtime.committed(ok=False)
-    assert service.runtime.state is RuntimeState.FAILED
+    assert runtime_state(service) is RuntimeState.FAILED
     assert service.pack_summary().total == 5
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY
     assert moves(sink) == [
         ("healthy", "committing"),
         ("committing", "failed"),
@@ -257,4 +258,4 @@ def test_transitions_chain_under_mixed_load(project: Project) -> None:
     transitions = moves(sink)
     assert transitions and transitions[-1][1] == "healthy"
     assert_chain(transitions)
-    assert service.runtime.state is RuntimeState.HEALTHY
+    assert runtime_state(service) is RuntimeState.HEALTHY

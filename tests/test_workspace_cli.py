@@ -37,7 +37,8 @@ def cli_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
     rc, out, err = run_cli(*args, "--json", cwd=cwd)
     assert "Traceback" not in out + err
     assert rc == code, f"{args}: exit {rc}\n{out}\n{err}"
-    return json.loads(out)
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 def cli_json_all(commands: list[tuple[str, ...]], cwd: Path, code: int = 0) -> list[dict[str, Any]]:
@@ -54,7 +55,7 @@ def cli_json_all(commands: list[tuple[str, ...]], cwd: Path, code: int = 0) -> l
 
 def check_registry(project: Path) -> dict[str, Any]:
     """The registry is canonical, sorted, POSIX-relative, and agrees with each asset.json."""
-    reg = assert_canonical(project / REGISTRY)
+    reg: dict[str, Any] = assert_canonical(project / REGISTRY)
     assert set(reg) == {"assets", "next_asset_id", "schema_version"}
     assert reg["schema_version"] == 1
     ids = [e["asset_id"] for e in reg["assets"]]
