@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import runtime_state
@@ -91,7 +93,7 @@ def input_size(service: PackerService, asset_id: int, name: str) -> int | None:
     return info.size
 
 
-def edit_json(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     data = json.loads(path.read_text("utf-8"))
     change(data)
     path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
@@ -168,7 +170,7 @@ def test_declaration_or_registry_edit_moves_runtime_to_diverged(
     else:
         path = project.registry_path
 
-        def exclude_three(d: dict) -> None:  # type: ignore[type-arg]
+        def exclude_three(d: dict[str, Any]) -> None:
             d["assets"][2]["included_in_build"] = False
 
         edit_json(path, exclude_three)

@@ -79,6 +79,13 @@ def entry(reg: dict[str, Any], asset_id: int) -> dict[str, Any] | None:
     return next((e for e in reg["assets"] if e["asset_id"] == asset_id), None)
 
 
+def registered(reg: dict[str, Any], asset_id: int) -> dict[str, Any]:
+    """The registry entry of `asset_id`, which must exist."""
+    found = entry(reg, asset_id)
+    assert found is not None, f"asset {asset_id} is not in the registry"
+    return found
+
+
 def make_inputs(base: Path) -> tuple[Path, Path, Path]:
     src = base / "src"
     a = make_png(src / "heart.png", 16, [(0, 0, 0), RED])
@@ -196,9 +203,9 @@ def test_new_user_journey(tmp_path: Path) -> None:
     summary = cli_json("summary", cwd=game)
     assert [a["asset_id"] for a in summary["assets"]] == [1]
     cli_json("include", "sfx/jump", cwd=game)
-    assert entry(check_registry(game), 2)["included_in_build"] is True  # type: ignore[index]
+    assert registered(check_registry(game), 2)["included_in_build"] is True
     cli_json("exclude", "sfx/jump", cwd=game)
-    assert entry(check_registry(game), 2)["included_in_build"] is False  # type: ignore[index]
+    assert registered(check_registry(game), 2)["included_in_build"] is False
 
     # relocate without --yes: a preview that changes nothing
     before = (game / REGISTRY).read_bytes()
@@ -241,7 +248,7 @@ def test_new_user_journey(tmp_path: Path) -> None:
     res = cli_json("register", "sfx/jump", cwd=game)
     assert res["affected_assets"] == [{"asset_id": 3, "root": "sfx/jump"}]
     reg = check_registry(game)
-    assert entry(reg, 3)["asset_uuid"] == jump_uuid  # type: ignore[index]
+    assert registered(reg, 3)["asset_uuid"] == jump_uuid
     assert reg["next_asset_id"] == 4
 
     # remove --delete-files without --yes: a preview, nothing deleted or unregistered
@@ -266,7 +273,7 @@ def test_new_user_journey(tmp_path: Path) -> None:
     reg = check_registry(game)
     assert [e["asset_id"] for e in reg["assets"]] == [1, 4]
     assert reg["next_asset_id"] == 5
-    assert entry(reg, 4)["asset_uuid"] not in (hud_uuid, jump_uuid)  # type: ignore[index]
+    assert registered(reg, 4)["asset_uuid"] not in (hud_uuid, jump_uuid)
 
     # what the user built is packable
     res = cli_json("validate", cwd=game)
@@ -317,10 +324,10 @@ def test_commands_find_the_project_from_a_subfolder(game: Path) -> None:
     assert {r["root"] for r in rows} == {"ui/hud", "sfx/jump"}
 
     cli_json("exclude", "ui/hud", cwd=other)
-    assert entry(check_registry(game), 1)["included_in_build"] is False  # type: ignore[index]
+    assert registered(check_registry(game), 1)["included_in_build"] is False
     # a root typed with the assets/ prefix addresses the same asset
     cli_json("include", "assets/ui/hud", cwd=other)
-    assert entry(check_registry(game), 1)["included_in_build"] is True  # type: ignore[index]
+    assert registered(check_registry(game), 1)["included_in_build"] is True
 
 
 def test_project_option_and_no_project(game: Path, tmp_path: Path) -> None:
@@ -343,7 +350,7 @@ def test_project_option_and_no_project(game: Path, tmp_path: Path) -> None:
         rows = json.loads(out)["assets"]
         assert {r["root"] for r in rows} == {"ui/hud", "sfx/jump"}
     cli_json("--project", "../game", "exclude", "2", cwd=elsewhere)
-    assert entry(check_registry(game), 2)["included_in_build"] is False  # type: ignore[index]
+    assert registered(check_registry(game), 2)["included_in_build"] is False
 
     # init --project creates the registry there, not in the current folder
     fresh = tmp_path / "fresh"
