@@ -41,6 +41,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from packer_tasks.models.results import RuntimeState
     from packer_tasks.service import PackerService
+    from packer_tasks.workspace.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
 STARTER = REPO / "sample_projects" / "starter"
@@ -141,6 +142,23 @@ def copy_project(src: Path, dest: Path, *, keep: Sequence[str] = ()) -> Path:
 def starter_copy(tmp_path: Path) -> Path:
     """A private copy of sample_projects/starter without build outputs, cache or doit state."""
     return copy_project(STARTER, tmp_path / "starter")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A private copy of the starter project (``tmp_path/game``), for in-process service
+    tests. A test module that means another project defines its own ``project``."""
+    from packer_tasks.workspace.project import Project
+
+    return Project(copy_project(STARTER, tmp_path / "game"))
+
+
+@pytest.fixture(autouse=True)
+def _no_packer_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's packer settings (cache folder, event stream, debug
+    output, crash point): in-process service calls use each project's own default cache."""
+    for name in PACKER_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 def runtime_state(service: PackerService) -> RuntimeState:

@@ -27,25 +27,10 @@ from packer_tasks.models.event import Event, EventKind
 from packer_tasks.models.results import OperationResult, PackResult, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
-from packer_tasks.workspace.settings import ENV_CACHE
 
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
 OPERATION_ID = re.compile(r"[A-Za-z0-9]{20}")
 TERMINAL = {"preview_ready", "action_applied", "action_failed"}
 STARTER_BUILD_SET = [1, 2, 3, 4, 5]
-
-
-@pytest.fixture(autouse=True)
-def _no_env_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    dest = tmp_path / "game"
-    shutil.copytree(STARTER, dest, ignore=IGNORE)
-    return Project(dest)
 
 
 def service_with_sink(project: Project) -> tuple[PackerService, CollectingSink]:

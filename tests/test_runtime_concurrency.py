@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import copy_project
 from test_reliability_support import Zygote
 
 from packer_tasks.events import CollectingSink
@@ -29,10 +29,8 @@ from packer_tasks.models.registry import Registry
 from packer_tasks.models.results import Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
-from packer_tasks.workspace.settings import ENV_CACHE, CacheConfig
+from packer_tasks.workspace.settings import CacheConfig
 
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
 TILES = ("world/tiles_8", "world/tiles_moved")  # asset 2 moves between these
 MISSING_CODES = {"asset.root_missing", "declaration.missing", "asset.uuid_mismatch"}
 STARTER_UUIDS = {
@@ -42,18 +40,6 @@ STARTER_UUIDS = {
     4: "60047d13-0ebc-45c8-b8fe-d04f0644e202",
     5: "2f57fd1e-2f75-431d-b480-3420af977e25",
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_env_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    dest = tmp_path / "game"
-    shutil.copytree(STARTER, dest, ignore=IGNORE)
-    return Project(dest)
 
 
 def add_unregistered_roots(project: Project, count: int) -> dict[str, str]:
@@ -374,7 +360,7 @@ def test_two_processes_mutating_and_packing_stay_serialized(
     assert final.status is Status.SUCCESS and final.packed_assets == 7
     check_build_coherent(project, expect_ids=[1, 2, 3, 4, 5, 6, 7])
     clean = game.parent / "clean"
-    shutil.copytree(game, clean, ignore=IGNORE)
+    copy_project(game, clean)
     rebuilt = PackerService(Project(clean), cache=CacheConfig(None)).pack()  # no cache at all
     assert rebuilt.status is Status.SUCCESS and rebuilt.cache_hits == 0
     assert (clean / "build/assets.pa").read_bytes() == (game / "build/assets.pa").read_bytes()

@@ -25,24 +25,9 @@ from packer_tasks.models.event import EventKind
 from packer_tasks.models.results import RuntimeState, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
-from packer_tasks.workspace.settings import ENV_CACHE
 
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
 PACKER_STATE = (".write.lock", ".digests.sqlite")
 HUD = "ui/hud_icons"
-
-
-@pytest.fixture(autouse=True)
-def _no_env_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    dest = tmp_path / "game"
-    shutil.copytree(STARTER, dest, ignore=IGNORE)
-    return Project(dest)
 
 
 def make_service(project: Project, *, auto: bool) -> tuple[PackerService, CollectingSink]:

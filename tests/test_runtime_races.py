@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,22 +23,6 @@ from packer_tasks.models.results import RuntimeState, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.registry_store import load_registry, save_registry
-from packer_tasks.workspace.settings import ENV_CACHE
-
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
-
-
-@pytest.fixture(autouse=True)
-def _no_env_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    dest = tmp_path / "game"
-    shutil.copytree(STARTER, dest, ignore=IGNORE)
-    return Project(dest)
 
 
 def moves(sink: CollectingSink, start: int = 0) -> list[tuple[str, str]]:

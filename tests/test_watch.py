@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from conftest import copy_project
 
 from packer_tasks.events import CollectingSink
 from packer_tasks.models.event import AssetRef, Event, EventKind
@@ -26,25 +25,11 @@ from packer_tasks.models.results import PackResult, RuntimeState, Status
 from packer_tasks.service import PackerService
 from packer_tasks.service.watch import watch
 from packer_tasks.workspace.project import Project
-from packer_tasks.workspace.settings import ENV_CACHE, CacheConfig
+from packer_tasks.workspace.settings import CacheConfig
 
-STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
-IGNORE = shutil.ignore_patterns("build", ".prometeu-cache", ".doit.db*", ".digests.sqlite*")
 WAIT = 60.0  # generous: inotify is quick, but CI machines can be slow
 QUIET = 1.5  # how long "nothing happens" is observed (debounce is 50 ms)
 HUD = "ui/hud_icons"
-
-
-@pytest.fixture(autouse=True)
-def _no_env_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_CACHE, raising=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    dest = tmp_path / "game"
-    shutil.copytree(STARTER, dest, ignore=IGNORE)
-    return Project(dest)
 
 
 def user_files(project: Project) -> dict[str, str]:
@@ -133,7 +118,7 @@ def replace_png(path: Path, source: Path) -> None:
 
 def clean_pack(project: Project, dest: Path) -> bytes:
     """The same workspace packed from scratch: a fresh copy, no cache, no previous build."""
-    shutil.copytree(project.root, dest, ignore=IGNORE)
+    copy_project(project.root, dest)
     result = PackerService(Project(dest), cache=CacheConfig(None)).pack()
     assert result.status is Status.SUCCESS, result.summary
     return (dest / "build" / "assets.pa").read_bytes()
