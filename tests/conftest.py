@@ -47,6 +47,14 @@ REPO = Path(__file__).resolve().parent.parent
 STARTER = REPO / "sample_projects" / "starter"
 CLI = (sys.executable, "-m", "packer_tasks")
 PYCACHE = Path(tempfile.gettempdir()) / f"prometeu-packer-test-pycache-{os.getuid()}"
+# The four outputs plus the build record (SPEC §8 step 6), all published together.
+OUTPUTS = (
+    "assets.pa",
+    "asset_table.json",
+    "preload.json",
+    "asset_table_metadata.json",
+    ".prometeu-build.json",
+)
 # Variables of the developer's shell that would change what a packer command does.
 PACKER_ENV = (
     "PROMETEU_PACKER_CACHE",
@@ -110,7 +118,42 @@ def make_wav(
 
 
 # ------------------------------------------------------------------------------------------
-# Projects
+# Declarations and projects
+
+
+def glyph_decl(
+    asset_uuid: str, name: str, files: Sequence[str] = ("tile.png",), tile_size: int = 8
+) -> dict[str, Any]:
+    """A valid glyph bank asset.json: one tile per file, no palettes, no preload."""
+    return {
+        "schema_version": 1,
+        "asset_uuid": asset_uuid,
+        "name": name,
+        "type": "glyph_bank",
+        "inputs": {"tiles": list(files)},
+        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
+        "output": {
+            "format": "GLYPH/indexed_v1",
+            "codec": "NONE",
+            "metadata": {"tile_size": tile_size},
+            "pipeline": {},
+        },
+        "preload": {"enabled": False},
+    }
+
+
+def sound_decl(asset_uuid: str, name: str, files: Sequence[str] = ("a.wav",)) -> dict[str, Any]:
+    """A valid sound bank asset.json: one sample per file, no preload."""
+    return {
+        "schema_version": 1,
+        "asset_uuid": asset_uuid,
+        "name": name,
+        "type": "sound_bank",
+        "inputs": {"samples": list(files)},
+        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
+        "output": {"format": "SOUNDS/pcm16le_v1", "codec": "NONE", "metadata": {}, "pipeline": {}},
+        "preload": {"enabled": False},
+    }
 
 
 def ignore_state(folder: str, names: list[str]) -> set[str]:

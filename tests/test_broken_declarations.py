@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_png, run_cli, run_cli_each
+from conftest import glyph_decl, make_png, run_cli, run_cli_each
 
 REGISTRY = Path("assets/.prometeu/index.json")
 TIMEOUT = 120
@@ -35,21 +35,7 @@ def write_registry(project: Path, data: bytes) -> None:
 
 
 def decl(asset_uuid: str | None = None, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "schema_version": 1,
-        "asset_uuid": asset_uuid or str(uuid.uuid4()),
-        "name": "tile",
-        "type": "glyph_bank",
-        "inputs": {"tiles": ["a.png"]},
-        "artifacts": [{"index": 0, "file": "a.png"}],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": 8},
-            "pipeline": {},
-        },
-        "preload": {"enabled": False},
-    }
+    base = glyph_decl(asset_uuid or str(uuid.uuid4()), "tile", ("a.png",))
     base.update(changes)
     return base
 

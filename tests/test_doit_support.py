@@ -23,19 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import STARTER as STARTER  # re-exported for the doit tests
-from conftest import call_in_process, cli_env
+from conftest import OUTPUTS as OUTPUTS  # re-exported for the doit tests
+from conftest import STARTER as STARTER
+from conftest import call_in_process, cli_env, glyph_decl
 from conftest import copy_project as copy_project
 from PIL import Image
 
-# The four outputs plus the build record (SPEC §8 step 6), all published together.
-OUTPUTS = (
-    "assets.pa",
-    "asset_table.json",
-    "preload.json",
-    "asset_table_metadata.json",
-    ".prometeu-build.json",
-)
 TIMEOUT = 120
 
 SUMMARY = re.compile(
@@ -215,22 +208,7 @@ def make_glyph_project(root: Path, count: int, *, tile_size: int = 8) -> Path:
         img.save(folder / "tile.png", format="PNG")
         asset_uuid = str(uuid.UUID(int=i + 1, version=4))
         write_json(
-            folder / "asset.json",
-            {
-                "schema_version": 1,
-                "asset_uuid": asset_uuid,
-                "name": f"bank_{i:04d}",
-                "type": "glyph_bank",
-                "inputs": {"tiles": ["tile.png"]},
-                "artifacts": [{"index": 0, "file": "tile.png"}],
-                "output": {
-                    "format": "GLYPH/indexed_v1",
-                    "codec": "NONE",
-                    "metadata": {"tile_size": tile_size},
-                    "pipeline": {},
-                },
-                "preload": {"enabled": False},
-            },
+            folder / "asset.json", glyph_decl(asset_uuid, f"bank_{i:04d}", tile_size=tile_size)
         )
         entries.append(
             {

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, cli_env, run_cli
+from conftest import OUTPUTS, REPO, cli_env, run_cli
 from independent_reader import pretty, read_pa
 from PIL import Image
 
@@ -32,14 +32,6 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import CacheConfig
 
-# The four outputs plus the build record (SPEC §8 step 6), all published together.
-OUTPUTS = (
-    "assets.pa",
-    "asset_table.json",
-    "preload.json",
-    "asset_table_metadata.json",
-    ".prometeu-build.json",
-)
 BEFORE_COMMIT = [
     "staged_pa",
     "staged_asset_table.json",

@@ -14,22 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_json
+from conftest import OUTPUTS, cli_json
 from independent_reader import read_pa
 from PIL import Image
 
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 from packer_tasks.workspace.settings import CacheConfig
-
-# The four outputs plus the build record (SPEC §8 step 6), all published together.
-OUTPUTS = (
-    "assets.pa",
-    "asset_table.json",
-    "preload.json",
-    "asset_table_metadata.json",
-    ".prometeu-build.json",
-)
 
 UUID_SOUND = "0b6f0c1e-3d2a-4e55-9f1a-1c2d3e4f5a6b"
 UUID_GLYPH = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"

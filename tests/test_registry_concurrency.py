@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import make_png, run_cli, run_cli_parallel
+from conftest import glyph_decl, make_png, run_cli, run_cli_parallel
 
 REGISTRY = Path("assets/.prometeu/index.json")
 TIMEOUT = 120
@@ -29,24 +29,6 @@ def init_project(base: Path) -> Path:
     rc, out, err = run_cli("init", cwd=game)
     assert rc == 0, out + err
     return game
-
-
-def glyph_decl(asset_uuid: str, name: str) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": asset_uuid,
-        "name": name,
-        "type": "glyph_bank",
-        "inputs": {"tiles": ["tile.png"]},
-        "artifacts": [{"index": 0, "file": "tile.png"}],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": 8},
-            "pipeline": {},
-        },
-        "preload": {"enabled": False},
-    }
 
 
 def load_registry(game: Path) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from typing import Any
 import blake3
 import pytest
 from conftest import REPO, cli_env, make_png, make_wav
+from conftest import glyph_decl as glyph_decl  # re-exported for the reliability suites
+from conftest import sound_decl as sound_decl
 
 from packer_tasks.artifact.reader import read_assets_pa
 from packer_tasks.service import PackerService
@@ -159,39 +161,6 @@ def write_unregistered_root(assets_dir: Path, rel: str, *, seed: int = 0) -> str
     decl = glyph_decl(str(uuid.uuid4()), rel.rsplit("/", 1)[-1])
     (folder / "asset.json").write_text(json.dumps(decl, indent=2, sort_keys=True) + "\n")
     return rel
-
-
-def glyph_decl(
-    asset_uuid: str, name: str, files: Sequence[str] = ("tile.png",), tile_size: int = 8
-) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": asset_uuid,
-        "name": name,
-        "type": "glyph_bank",
-        "inputs": {"tiles": list(files)},
-        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": tile_size},
-            "pipeline": {},
-        },
-        "preload": {"enabled": False},
-    }
-
-
-def sound_decl(asset_uuid: str, name: str, files: Sequence[str] = ("a.wav",)) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": asset_uuid,
-        "name": name,
-        "type": "sound_bank",
-        "inputs": {"samples": list(files)},
-        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
-        "output": {"format": "SOUNDS/pcm16le_v1", "codec": "NONE", "metadata": {}, "pipeline": {}},
-        "preload": {"enabled": False},
-    }
 
 
 # ------------------------------------------------------------------------------------------
