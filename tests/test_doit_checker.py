@@ -23,6 +23,7 @@ from test_doit_support import (
     read_json,
     repaint,
     run_doit,
+    run_doit_in_process,
 )
 
 import packer_tasks.build_system.checker
@@ -98,7 +99,7 @@ def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
 
 def _doit_in_process(project: Path) -> dict[str, int]:
     """`doit pack` in this process, so the wrapped hash functions see every hash."""
-    return run_doit(project).counts()
+    return run_doit_in_process(project).counts()
 
 
 def test_one_run_hashes_each_file_at_most_once(

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conftest import IN_PROCESS, call_in_process, cli_env, glyph_decl
 from conftest import OUTPUTS as OUTPUTS  # re-exported for the doit tests
 from conftest import STARTER as STARTER
-from conftest import call_in_process, cli_env, glyph_decl
 from conftest import copy_project as copy_project
 from PIL import Image
 
@@ -97,7 +97,17 @@ def _doit_main(project: Path, args: list[str]) -> int:
 def run_doit(
     project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> Run:
-    """`doit ARGS` (default: `pack`) in the project folder, in this process."""
+    """`doit ARGS` (default: `pack`) in the project folder, in this process (a real process
+    with PROMETEU_TESTS_IN_PROCESS=0)."""
+    if not IN_PROCESS:
+        return run_doit_process(project, *args, env=env, check=check)
+    return run_doit_in_process(project, *args, env=env, check=check)
+
+
+def run_doit_in_process(
+    project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> Run:
+    """`doit ARGS` (default: `pack`) in the project folder, always in this process."""
     argv = list(args or ("pack",))
     code, out, err = call_in_process(
         lambda: _doit_main(project, argv), cwd=project, env=env, timeout=TIMEOUT
@@ -108,7 +118,10 @@ def run_doit(
 def run_packer(
     project: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> Run:
-    """The `prometeu-packer` CLI in the project folder, in this process."""
+    """The `prometeu-packer` CLI in the project folder, in this process (a real process
+    with PROMETEU_TESTS_IN_PROCESS=0)."""
+    if not IN_PROCESS:
+        return run_packer_process(project, *args, env=env, check=check)
     from packer_tasks.cli import main
 
     argv = list(args)
