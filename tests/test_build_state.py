@@ -68,13 +68,6 @@ _STATE_PREFIXES = (".write.lock", ".digests.sqlite", ".relocation.json")
 _PROJECT_STATE = ("build", ".prometeu-cache", "__pycache__")
 
 
-@pytest.fixture(autouse=True)
-def _clean_packer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process service calls must use the project's own default cache, no crash point."""
-    for name in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", CRASH_ENV):
-        monkeypatch.delenv(name, raising=False)
-
-
 # ------------------------------------------------------------------------------------------
 # Reading and comparing build/
 

@@ -87,13 +87,6 @@ EDITS: dict[str, float] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clean_packer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process service calls must use the project's own default cache, no crash point."""
-    for name in ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_CRASH_AT"):
-        monkeypatch.delenv(name, raising=False)
-
-
 # ------------------------------------------------------------------------------------------
 # The project
 
@@ -408,7 +401,7 @@ class EditSequence:
             weights = [2 if entry == "doit" else 1 for entry, _ in remembered]
             entry, step = self.rng.choices(remembered, weights)[0]
             self.next_entry = entry
-            how = f", which {entry} packed last,"
+            how = f" (which {entry} packed last)"
         else:
             step = self.rng.randrange(len(self.sources) - 1)
             how = ""
