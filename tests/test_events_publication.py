@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import make_png
 
 from packer_tasks.events import ActivityEntry, CollectingSink, HostAdapter, ProgressModel
@@ -129,9 +128,6 @@ def test_validate_publishes_diagnostics_updated(project: Project) -> None:
 
 
 def test_doctor_publishes_diagnostics_updated(project: Project) -> None:
-    doctor = pytest.importorskip("packer_tasks.doctor")
-    if not hasattr(doctor, "run_doctor"):
-        pytest.skip("packer_tasks.doctor.run_doctor is not implemented yet")
     service, sink = service_with_sink(project)
     result = service.doctor(workspace=True)
     kinds = operation_kinds(sink, result.operation_id)

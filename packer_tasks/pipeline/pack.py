@@ -20,6 +20,7 @@ from ..artifact.writer import PackEntry, build_header, write_assets_pa
 from ..canonical_json import FloatNotAllowed
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic, error
+from ..models.diagnostic_codes import build_promotion_failed, metadata_float
 from ..models.event import AssetRef, EventKind
 from ..models.results import PackFailureStage, PackResult, Status
 from ..workspace.project import Project
@@ -158,11 +159,8 @@ def run_pack(
             },
         )
     if recovery_error is not None:
-        diag = error(
-            "build.promotion_failed",
-            "an interrupted build in build/.staging could not be finished: "
-            f"{recovery_error.strerror or recovery_error}",
-            "make build/ writable and run any packer command; nothing else was changed",
+        diag = build_promotion_failed(
+            str(recovery_error.strerror or recovery_error), recovering=True
         )
         result = _result(
             em, Status.FAILED, diag.message, [diag], failure_stage=PackFailureStage.PROMOTION
@@ -300,11 +298,7 @@ def _pack(
         try:
             header, _ = build_header(entries, preload)
         except FloatNotAllowed as exc:
-            diag = error(
-                "metadata.float",
-                f"runtime metadata holds a float at {exc.where}",
-                "use integers in output.metadata",
-            )
+            diag = metadata_float(exc.where, in_header=True)
             return _result(em, Status.BLOCKED, diag.message, [diag], execution_began=True)
         companions = companion_files(header, [tooling_entry(b) for b in builds])
         refs = [AssetRef(asset_id=b.asset_id, root=b.root) for b in builds]
@@ -327,11 +321,7 @@ def _pack(
             if created_build_dir:
                 with contextlib.suppress(OSError):
                     project.build_dir.rmdir()  # leave no trace of a failed first pack
-            diag = error(
-                "build.promotion_failed",
-                f"could not write build outputs: {exc.strerror or exc}",
-                "free disk space or fix permissions on build/; the previous build is intact",
-            )
+            diag = build_promotion_failed(str(exc.strerror or exc))
             return _result(
                 em,
                 Status.FAILED,

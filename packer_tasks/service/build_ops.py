@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from ..artifact.staging import RecoveryReport, recover
 from ..events.sink import OperationEmitter
-from ..models.diagnostic import any_blocking, error
+from ..models.diagnostic import any_blocking
+from ..models.diagnostic_codes import asset_not_registered
 from ..models.event import AssetRef, EventKind
 from ..models.results import (
     ExplainResult,
@@ -75,11 +76,7 @@ class BuildOps(ServiceBase):
         task). Blocking problems come back as diagnostics; nothing is raised."""
         asset = take_snapshot(self.project).find(asset_id)
         if asset is None or not asset.entry.included_in_build:
-            gone = error(
-                "asset.not_registered",
-                f"asset {asset_id} left the build set while the build ran",
-                "run the build again",
-            )
+            gone = asset_not_registered(asset_id, while_building=True)
             return MaterializeReport(None, None, [gone])
         blocking = [d for d in asset.diagnostics if d.blocking]
         if blocking or asset.loaded.declaration is None:
@@ -164,17 +161,7 @@ class BuildOps(ServiceBase):
         snap = self.snapshot()
         asset = snap.find(parse_ref(ref))
         if asset is None or asset.loaded.declaration is None or any_blocking(asset.diagnostics):
-            diags = (
-                list(asset.diagnostics)
-                if asset
-                else [
-                    error(
-                        "asset.not_registered",
-                        f"no registered asset is addressed by {ref!r}",
-                        "use `prometeu-packer list` to see ids and roots",
-                    )
-                ]
-            )
+            diags = list(asset.diagnostics) if asset else [asset_not_registered(ref)]
             return ExplainResult(
                 runtime_state=self.runtime.state,
                 operation="explain",
