@@ -26,6 +26,7 @@ from ..models.event import EventKind
 from ..models.results import PackResult, Status
 from ..pipeline.session import BuildSession
 from ..service import PackerService
+from ..workspace.snapshot import WorkspaceSnapshot
 
 INTERRUPTED_EXIT = 130
 
@@ -51,8 +52,9 @@ class Interrupted(Exception):
 class DoitHost:
     """The service, the run's event emitter and the build session its tasks share."""
 
-    def __init__(self, service: PackerService) -> None:
+    def __init__(self, service: PackerService, snapshot: WorkspaceSnapshot) -> None:
         self.service = service
+        self.snapshot = snapshot  # what the tasks were made from
         self.emitter: OperationEmitter = service.emitter()
         self._session: BuildSession | None = None
         self._pid = os.getpid()
@@ -92,7 +94,7 @@ class DoitHost:
         with self._guard():
             self.begin()
             self.executed.add(asset_id)
-            report = self.service.materialize_asset(asset_id, self.session())
+            report = self.service.materialize_asset(asset_id, self.session(), self.snapshot)
             self.session().memo.flush()
             if report.build is None:
                 self.failed[asset_id] = "blocked"

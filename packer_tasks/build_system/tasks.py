@@ -65,8 +65,9 @@ def pack_tasks(
             "verbosity": 0,
         }
         return
-    host = DoitHost(PackerService(project, sink=sink if sink is not None else run_sink()))
-    snap = host.service.snapshot()
+    service = PackerService(project, sink=sink if sink is not None else run_sink())
+    snap = service.snapshot()
+    host = DoitHost(service, snap)
     rel = os.path.relpath(project.root)
     prefix = "" if rel == "." else Path(rel).as_posix() + "/"
     version = config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION})

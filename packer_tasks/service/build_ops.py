@@ -23,7 +23,7 @@ from ..pipeline.materialize import MaterializeReport
 from ..pipeline.pack import build_is_current, run_pack
 from ..pipeline.session import BuildSession
 from ..workspace import journal
-from ..workspace.snapshot import take_snapshot
+from ..workspace.snapshot import WorkspaceSnapshot
 from .base import ServiceBase, parse_ref
 
 
@@ -50,7 +50,7 @@ class BuildOps(ServiceBase):
             self._recover_journal()
             for asset_id in unchanged:
                 run_session.materializer.outcomes.setdefault(asset_id, "up_to_date")
-            result = run_pack(self.project, run_session, em, announce=announce)
+            result = run_pack(self.project, run_session, em, self.snapshot(), announce=announce)
         result.runtime_state = self.runtime.state
         return result
 
@@ -68,13 +68,18 @@ class BuildOps(ServiceBase):
                 recover(self.project.build_dir)
             except OSError as exc:
                 return f"an interrupted build could not be recovered: {exc.strerror or exc}"
-            snap = take_snapshot(self.project)
-            return build_is_current(self.project, snap, run_session)
+            # The runtime's snapshot, re-stat'ed (size, mtime, ctime, inode of the registry,
+            # every asset.json and input) and reloaded if anything moved.
+            return build_is_current(self.project, self.snapshot(), run_session)
 
-    def materialize_asset(self, asset_id: int, session: BuildSession) -> MaterializeReport:
-        """Materialize one build-set asset into the cache (a build system's per-asset
-        task). Blocking problems come back as diagnostics; nothing is raised."""
-        asset = take_snapshot(self.project).find(asset_id)
+    def materialize_asset(
+        self, asset_id: int, session: BuildSession, snapshot: WorkspaceSnapshot
+    ) -> MaterializeReport:
+        """Materialize one build-set asset of `snapshot` (the one the build system made
+        its tasks from) into the cache. Blocking problems come back as diagnostics;
+        nothing is raised. `pack` re-reads the sources in the lane, so an edit made since
+        the snapshot is never published from stale declarations."""
+        asset = snapshot.find(asset_id)
         if asset is None or not asset.entry.included_in_build:
             gone = asset_not_registered(asset_id, while_building=True)
             return MaterializeReport(None, None, [gone])

@@ -38,6 +38,8 @@ class InputFact:
     path: Path
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    ino: int = 0
 
 
 @dataclass(frozen=True)
@@ -201,5 +203,5 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
                 )
             )
             continue
-        facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns))
+        facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return facts, out

@@ -20,7 +20,10 @@ from .project import Project
 from .registry_store import load_registry
 from .scan import find_asset_roots
 
-Fingerprint = tuple[tuple[str, int, int], ...]
+# (name, size, mtime_ns, ctime_ns, inode): ctime and inode catch a same-size rewrite whose
+# mtime was put back (an editor's atomic save, `cp -p`, a revert).
+StatFacts = tuple[str, int, int, int, int]
+Fingerprint = tuple[StatFacts, ...]
 
 
 @dataclass(frozen=True)
@@ -43,27 +46,35 @@ class WorkspaceSnapshot:
     fingerprint: Fingerprint = field(default=(), compare=False)
 
     def find(self, ref: str | int) -> RegisteredAsset | None:
-        for asset in self.registered:
-            if asset.entry.asset_id == ref or asset.entry.root == ref:
-                return asset
-        return None
+        """By asset_id or root, in O(1): the index is built once per snapshot."""
+        return self._index().get(ref)
+
+    def _index(self) -> dict[str | int, RegisteredAsset]:
+        index: dict[str | int, RegisteredAsset] | None = self.__dict__.get("_by_ref")
+        if index is None:
+            index = {}
+            for asset in reversed(self.registered):  # the first match wins, as a scan would
+                index[asset.entry.root] = asset
+                index[asset.entry.asset_id] = asset
+            object.__setattr__(self, "_by_ref", index)  # a cache, not state: still immutable
+        return index
 
     def build_set(self) -> list[RegisteredAsset]:
         return [a for a in self.registered if a.entry.included_in_build]
 
 
-def _stat_key(path: Path) -> tuple[int, int]:
+def _stat_key(path: Path) -> tuple[int, int, int, int]:
     try:
         st = os.stat(path)
     except OSError:
-        return (-1, -1)
-    return (st.st_size, st.st_mtime_ns)
+        return (-1, -1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
     """Load the registry and each registered root; with `scan`, also every unregistered root."""
     registry, reg_diags = load_registry(project.registry_path)
-    fp: list[tuple[str, int, int]] = [("index.json", *_stat_key(project.registry_path))]
+    fp: list[StatFacts] = [("index.json", *_stat_key(project.registry_path))]
     registered: list[RegisteredAsset] = []
     if registry is not None:
         for entry in registry.assets:
@@ -87,7 +98,10 @@ def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
                     *_stat_key(project.root_dir(entry.root) / ASSET_FILE),
                 )
             )
-            fp.extend((f"{entry.root}/{f.rel}", f.size, f.mtime_ns) for f in loaded.inputs)
+            fp.extend(
+                (f"{entry.root}/{f.rel}", f.size, f.mtime_ns, f.ctime_ns, f.ino)
+                for f in loaded.inputs
+            )
     unregistered: tuple[LoadedAsset, ...] | None = None
     if scan:
         known = {a.entry.root for a in registered}
@@ -123,8 +137,8 @@ def _check_identity(entry: RegistryEntry, loaded: LoadedAsset) -> LoadedAsset:
 
 def current_fingerprint(project: Project, snapshot: WorkspaceSnapshot) -> Fingerprint:
     """Re-stat exactly what the snapshot was built from."""
-    out: list[tuple[str, int, int]] = []
-    for name, _size, _mtime in snapshot.fingerprint:
+    out: list[StatFacts] = []
+    for name, *_facts in snapshot.fingerprint:
         path = (
             project.registry_path
             if name == "index.json"
