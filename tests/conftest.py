@@ -278,12 +278,14 @@ def _fresh_consoles() -> Iterator[None]:
     $COLUMNS, $LINES, $NO_COLOR and whether output is a terminal once, in the constructor,
     which ran at import in this process (under pytest's capture, the developer's terminal
     size and colours). Call inside the isolation, so they see the command's environment
-    and its captured streams; the previous settings are restored afterwards."""
+    and its captured streams; the previous settings (and which standard stream each one
+    follows, which `--events jsonl` switches for one command) are restored afterwards."""
     saved = []
     for console in _render_consoles():
         saved.append(
             (
                 console,
+                console.stderr,
                 console._file,
                 console._width,
                 console._height,
@@ -302,8 +304,8 @@ def _fresh_consoles() -> Iterator[None]:
     try:
         yield
     finally:
-        for console, file, width, height, no_color, colours, interactive in saved:
-            console._file = file
+        for console, stderr, file, width, height, no_color, colours, interactive in saved:
+            console.stderr, console._file = stderr, file
             console._width, console._height = width, height
             console.no_color, console._color_system = no_color, colours
             console.is_interactive = interactive
