@@ -30,20 +30,28 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()
-        self._memos: dict[Path, tuple[Path, DigestMemo] | None] = {}
+        self._roots: dict[Path, Path | None] = {}  # folder -> project root (None: none)
+        self._memos: dict[Path, DigestMemo] = {}  # project root -> its digest memo
 
     def _memo_for(self, path: str) -> tuple[Path, DigestMemo] | None:
         """The project (the folder above whose `assets/.prometeu` holds the file) and its
-        digest memo; None for a file outside any project."""
+        digest memo (one per project); None for a file outside any project."""
         folder = Path(os.path.abspath(path)).parent
-        if folder not in self._memos:
-            found = None
-            for parent in folder.parents:
-                if parent.name == "assets" and (parent / META_DIR).is_dir():
-                    found = (parent.parent, DigestMemo(parent / META_DIR))
-                    break
-            self._memos[folder] = found
-        return self._memos[folder]
+        if folder not in self._roots:
+            self._roots[folder] = next(
+                (
+                    parent.parent
+                    for parent in folder.parents
+                    if parent.name == "assets" and (parent / META_DIR).is_dir()
+                ),
+                None,
+            )
+        root = self._roots[folder]
+        if root is None:
+            return None
+        if root not in self._memos:
+            self._memos[root] = DigestMemo(root / "assets" / META_DIR)
+        return root, self._memos[root]
 
     def digest(self, path: str, st: os.stat_result) -> str:
         """The file's blake3: from the project's memo by stat facts, or hashed (and

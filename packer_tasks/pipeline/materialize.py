@@ -97,6 +97,8 @@ class Materializer:
         # One outcome per asset per run ("hit", "miss" or "up_to_date" when a build system
         # skipped it); a later lookup of the same asset in the run is not counted again.
         self.outcomes: dict[int, str] = {}
+        # (root, declaration identity, input digests) -> (declaration, key, material)
+        self._keys: dict[tuple[Any, ...], tuple[AssetDeclaration, str, dict[str, Any]]] = {}
 
     @property
     def hits(self) -> int:
@@ -137,10 +139,19 @@ class Materializer:
         }
 
     def cache_key_of(self, asset: RegisteredAsset) -> tuple[str, dict[str, Any]]:
+        """The asset's key. Inputs are frozen for the run (their digests never change
+        once known), so a declaration's key is computed once per run, not per lookup."""
         decl = asset.loaded.declaration
         assert decl is not None
-        material = key_material(decl, self.digests(asset))
-        return cache_key(material), material
+        digests = self.digests(asset)
+        memo_key = (asset.entry.root, id(decl), tuple(sorted(digests.items())))
+        known = self._keys.get(memo_key)
+        if known is not None and known[0] is decl:
+            return known[1], known[2]
+        material = key_material(decl, digests)
+        key = cache_key(material)
+        self._keys[memo_key] = (decl, key, material)
+        return key, material
 
     def materialize(
         self, asset: RegisteredAsset, *, want_payload: bool = True
