@@ -43,6 +43,7 @@ class DigestMemo:
         self._local: dict[StatKey, str] = {}
         self._pending: dict[StatKey, str] = {}
         self._db: sqlite3.Connection | None = None
+        self._stored: dict[str, str] | None = None  # the database's rows, read on first use
         if directory is not None:
             self._db = self._open(Path(directory) / MEMO_FILE)
 
@@ -76,14 +77,29 @@ class DigestMemo:
             hit = self._local.get(key)
             if hit is not None or self._db is None:
                 return hit
-            try:
-                row = self._db.execute("SELECT d FROM memo WHERE k=?", (self._key(key),)).fetchone()
-            except sqlite3.Error:
-                return None
-            if row is None or not isinstance(row[0], str) or len(row[0]) != 64:
-                return None
-            self._local[key] = row[0]
-            return str(row[0])
+            if self._stored is None:
+                self._stored = self._load_all(self._db)
+            name = self._key(key)
+            known = self._stored.get(name)
+            if known is None:  # perhaps written since by another memo (doit's checker)
+                try:
+                    row = self._db.execute("SELECT d FROM memo WHERE k=?", (name,)).fetchone()
+                except sqlite3.Error:
+                    return None
+                if row is None or not isinstance(row[0], str) or len(row[0]) != 64:
+                    return None
+                known = self._stored[name] = row[0]
+            return known
+
+    @staticmethod
+    def _load_all(db: sqlite3.Connection) -> dict[str, str]:
+        """Every stored digest in one query: a run asks for most of them, and one query
+        costs far less than one per file."""
+        try:
+            rows = db.execute("SELECT k, d FROM memo").fetchall()
+        except sqlite3.Error:
+            return {}
+        return {k: d for k, d in rows if isinstance(d, str) and len(d) == 64}
 
     def put(self, key: StatKey, digest: str) -> None:
         """Remember a digest. A file modified within the last RACY_NS is remembered for this
