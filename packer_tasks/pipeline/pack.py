@@ -13,7 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
-from ..artifact.build_record import BuiltAsset, build_key, remember_outputs, stale_reason
+from prometeu_cache.digests import StatKey, is_racy
+from prometeu_cache.keys import blake3_hex, canonical_bytes
+
+from ..artifact.build_record import (
+    BUILD_FORMAT_VERSION,
+    BuiltAsset,
+    build_key,
+    remember_outputs,
+    stale_reason,
+)
 from ..artifact.companions import OUTPUT_NAMES, companion_files
 from ..artifact.staging import RecoveryReport, publish, recover, stage
 from ..artifact.writer import PackEntry, build_header, write_assets_pa
@@ -84,7 +93,38 @@ def materialize_all(
 
 def planned_build_key(snap: WorkspaceSnapshot, session: BuildSession) -> str | None:
     """The build key the current sources give, from input digests alone (the memo's, or
-    hashed): no payload is materialized. None when an input cannot be read."""
+    hashed): no payload is materialized. None when an input cannot be read. A state seen
+    before (the same stat facts of the registry, every asset.json and every input) gets
+    its key from the digest memo, under the same stat-facts rule as a file's digest."""
+    remembered = _plan_memo_key(snap)
+    if remembered is not None:
+        known = session.memo.get(remembered)
+        if known is not None:
+            return known
+    key = _compute_build_key(snap, session)
+    if key is not None and remembered is not None:
+        session.memo.put(remembered, key)
+    return key
+
+
+def _plan_memo_key(snap: WorkspaceSnapshot) -> StatKey | None:
+    """The memo entry for this exact set of stat facts, or None when any of them is
+    racily fresh (a same-tick rewrite could hide behind it)."""
+    if not snap.fingerprint or any(
+        is_racy(max(mtime, ctime)) for _n, _s, mtime, ctime, _i in snap.fingerprint
+    ):
+        return None
+    facts = canonical_bytes(
+        {
+            "payload_format_version": PAYLOAD_FORMAT_VERSION,
+            "build_format_version": BUILD_FORMAT_VERSION,
+            "fingerprint": [list(f) for f in snap.fingerprint],
+        }
+    )
+    return (f"build-key:{blake3_hex(facts)}", 0, 0, 0, 0)
+
+
+def _compute_build_key(snap: WorkspaceSnapshot, session: BuildSession) -> str | None:
     assets = []
     for asset in snap.build_set():
         decl = asset.loaded.declaration
