@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_png
+from conftest import glyph_decl, make_png
 from test_doctor import invoke, invoke_json, tree_digest
 
 from packer_tasks.canonical_json import pretty
@@ -26,21 +26,7 @@ FIXED_CODES = {
 
 
 def _decl(name: str, files: list[str]) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": str(uuid.uuid4()),
-        "name": name,
-        "type": "glyph_bank",
-        "inputs": {"tiles": files},
-        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": 16},
-            "pipeline": {},
-        },
-        "preload": {"enabled": False},
-    }
+    return glyph_decl(str(uuid.uuid4()), name, files, tile_size=16)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from conftest import cli_json
+from conftest import glyph_decl as base_glyph_decl
+from conftest import sound_decl as base_sound_decl
 from PIL import Image
 
 PAL0 = ["#000000", "#ff0000", "#00ff00", "#0000ff"]
@@ -79,35 +81,19 @@ def glyph_decl(
     palettes: Any = None,
     preload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    pipeline = {} if palettes is None else {"palettes": palettes}
-    return {
-        "schema_version": 1,
-        "asset_uuid": str(uuid.uuid4()),
-        "name": "g",
-        "type": "glyph_bank",
-        "inputs": {"tiles": files},
-        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": tile_size},
-            "pipeline": pipeline,
-        },
-        "preload": preload or {"enabled": False},
-    }
+    decl = base_glyph_decl(str(uuid.uuid4()), "g", files, tile_size)
+    if palettes is not None:
+        decl["output"]["pipeline"] = {"palettes": palettes}
+    if preload:
+        decl["preload"] = preload
+    return decl
 
 
 def sound_decl(files: list[str], *, preload: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": str(uuid.uuid4()),
-        "name": "s",
-        "type": "sound_bank",
-        "inputs": {"samples": files},
-        "artifacts": [{"index": i, "file": f} for i, f in enumerate(files)],
-        "output": {"format": "SOUNDS/pcm16le_v1", "codec": "NONE", "metadata": {}, "pipeline": {}},
-        "preload": preload or {"enabled": False},
-    }
+    decl = base_sound_decl(str(uuid.uuid4()), "s", files)
+    if preload:
+        decl["preload"] = preload
+    return decl
 
 
 def write_json(path: Path, value: Any) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OUTPUTS, REPO, cli_env, run_cli
+from conftest import OUTPUTS, REPO, cli_env, glyph_decl, run_cli
 from independent_reader import pretty, read_pa
 from PIL import Image
 
@@ -62,21 +62,10 @@ def tile_png(seed: int) -> bytes:
 
 
 def bank_decl(i: int, *, preload: bool) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "asset_uuid": str(uuid.UUID(int=i + 1, version=4)),
-        "name": f"bank_{i:03d}",
-        "type": "glyph_bank",
-        "inputs": {"tiles": ["a.png", "b.png"]},
-        "artifacts": [{"index": 0, "file": "a.png"}, {"index": 1, "file": "b.png"}],
-        "output": {
-            "format": "GLYPH/indexed_v1",
-            "codec": "NONE",
-            "metadata": {"tile_size": 8},
-            "pipeline": {},
-        },
-        "preload": {"enabled": preload},
-    }
+    asset_uuid = str(uuid.UUID(int=i + 1, version=4))
+    decl = glyph_decl(asset_uuid, f"bank_{i:03d}", ("a.png", "b.png"))
+    decl["preload"] = {"enabled": preload}
+    return decl
 
 
 def make_big_project(root: Path, banks: int = BANKS) -> None:
