@@ -492,16 +492,7 @@ def readonly_runner_available() -> bool:
     if os.geteuid() != 0 or not _which("unshare") or not _which("mount"):
         return False
     probe = subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            "mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp && "
-            "! touch /tmp/.prometeu-ro-probe 2>/dev/null",
-        ],
+        [*_READONLY_PREFIX, "/tmp", "sh", "-c", "! touch /tmp/.prometeu-ro-probe 2>/dev/null"],
         capture_output=True,
         check=False,
         timeout=20,
