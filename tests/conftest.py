@@ -579,3 +579,10 @@ def _make_wav_fixture() -> Callable[..., Path]:
 @pytest.fixture(name="run_cli")
 def _run_cli_fixture() -> Callable[..., CliResult]:
     return run_cli
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Reliability counters add up across processes (also under pytest-xdist)."""
+    from test_reliability_support import counts_reporter
+
+    config.pluginmanager.register(counts_reporter(), "prometeu-reliability-counts")

@@ -34,10 +34,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
+from test_reliability_support import (
     HEAVY,
     Zygote,
-    _reliability_counts,
     assert_clean_exit,
     build_problems,
     build_project,

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
+from test_reliability_support import (
     HEAVY,
     Run,
     Zygote,
-    _reliability_counts,
     assert_clean_exit,
     assert_coherent,
     build_project,

@@ -27,10 +27,9 @@ from typing import Any
 
 import pytest
 from conftest import make_png
-from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
+from test_reliability_support import (
     HEAVY,
     Zygote,
-    _reliability_counts,
     assert_clean_exit,
     assert_coherent,
     build_project,

@@ -30,11 +30,10 @@ from typing import Any
 
 import pytest
 from conftest import make_png, popen_cli
-from test_reliability_support import (  # noqa: F401 (_reliability_counts: autouse)
+from test_reliability_support import (
     HEAVY,
     OUTPUT_NAMES,
     Zygote,
-    _reliability_counts,
     assert_clean_exit,
     assert_coherent,
     build_problems,

@@ -10,19 +10,19 @@
 * ``build_problems`` — an independent check that ``build/`` holds one complete, coherent
   output set (reader-clean ``assets.pa``, companions that match its header, tooling
   metadata whose payload digests match the payload bytes, nothing else in the folder).
-* ``count`` — fault/fuzz counters; the totals are printed at the end of the run and written
-  to ``<pytest basetemp>/reliability_counts.json``.
+* ``count`` — fault/fuzz counters; the totals (added up across pytest-xdist workers) are
+  printed at the end of the run and written to ``reliability_counts.json`` in a temp folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import blake3
-import pytest
 from conftest import REPO, cli_env, make_png, make_wav
 from conftest import glyph_decl as glyph_decl  # re-exported for the reliability suites
 from conftest import sound_decl as sound_decl
@@ -65,32 +64,44 @@ def count(category: str, n: int = 1) -> None:
         COUNTS[category] += n
 
 
-class _CountsReporter:
-    """A pytest plugin object registered at run time: prints and saves the counters."""
+COUNTS_DIR_ENV = "PROMETEU_TEST_COUNTS_DIR"
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+
+class CountsReporter:
+    """A pytest plugin (registered by conftest's `pytest_configure`): each process saves
+    its counters when its session ends; the process that reports (the only one, or the
+    pytest-xdist controller) adds them up, prints them and saves the total."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def pytest_sessionfinish(self) -> None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        if COUNTS:
+            (self.folder / f"counts-{worker}.json").write_text(json.dumps(dict(COUNTS)))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not COUNTS:
+        total: Counter[str] = Counter()
+        for part in sorted(self.folder.glob("counts-*.json")):
+            total.update(json.loads(part.read_text()))
+        if not total:
             return
-        data = {"heavy": HEAVY, "counts": dict(sorted(COUNTS.items()))}
-        with contextlib.suppress(OSError):
-            self.path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        path = self.folder / "reliability_counts.json"
+        data = {"heavy": HEAVY, "counts": dict(sorted(total.items()))}
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         terminalreporter.write_sep("-", "reliability: faults injected / inputs fuzzed")
-        for key, value in sorted(COUNTS.items()):
+        for key, value in sorted(total.items()):
             terminalreporter.write_line(f"{key:<48} {value:>8}")
-        terminalreporter.write_line(f"(saved to {self.path})")
+        terminalreporter.write_line(f"(saved to {path})")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _reliability_counts(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    manager = request.config.pluginmanager
-    if manager.get_plugin("prometeu-reliability-counts") is None:
-        path = tmp_path_factory.getbasetemp() / "reliability_counts.json"
-        manager.register(_CountsReporter(path), "prometeu-reliability-counts")
+def counts_reporter() -> CountsReporter:
+    """The plugin for this process; the first process (not an xdist worker) picks the
+    folder every worker writes into."""
+    folder = os.environ.get(COUNTS_DIR_ENV)
+    if not folder:
+        folder = os.environ[COUNTS_DIR_ENV] = tempfile.mkdtemp(prefix="prometeu-test-counts-")
+    return CountsReporter(Path(folder))
 
 
 # ------------------------------------------------------------------------------------------
