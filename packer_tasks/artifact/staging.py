@@ -2,7 +2,8 @@
 
 Outputs are written to `build/.staging/<operation_id>/` and fsynced; the outputs `build/`
 holds now are hard-linked into `previous/` beside them; then `COMMIT.json` (names, sizes,
-digests, which outputs existed before, and the inode of each staged and previous file) is
+digests, which outputs existed before, and the identity (inode, size, mtime) of each staged
+and previous file) is
 written atomically. That file is the commit point:
 * no COMMIT → the staging folder is garbage; `build/` still holds the previous set;
 * COMMIT present → every listed file is (or will be) renamed into `build/`; a run killed
@@ -24,6 +25,7 @@ staging folder is then discarded, never promoted over it.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import json
 import os
 import shutil
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from prometeu_cache.keys import blake3_hex
+from prometeu_cache.keys import blake3_file, blake3_hex
 
 from ..canonical_json import pretty
 from ..workspace.atomic import fsync_dir, write_atomic
@@ -111,7 +113,7 @@ def stage(
                 n: {"blake3": digests[n], "size": (folder / n).stat().st_size} for n in PUBLISHED
             },
             "identity": {
-                n: {"staged": (folder / n).stat().st_ino, "previous": previous.get(n)}
+                n: {"staged": _identity((folder / n).stat()), "previous": previous.get(n)}
                 for n in PUBLISHED
             },
             "operation_id": operation_id,
@@ -138,15 +140,21 @@ def _write_synced(path: Path, data: bytes) -> None:
         _sync(fh)
 
 
-def _keep_previous(build_dir: Path, backup: Path) -> dict[str, int]:
+def _identity(st: os.stat_result) -> list[int]:
+    """Which file this is: inode, size and mtime (rename keeps all three; an inode number
+    reused by a newer file comes with a newer mtime)."""
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _keep_previous(build_dir: Path, backup: Path) -> dict[str, list[int]]:
     """Hard-link (or copy) the current outputs into `backup`; return their names and the
-    inode each had in `build/` (what a later recovery expects to find there)."""
+    identity each had in `build/` (what a later recovery expects to find there)."""
     backup.mkdir()
-    kept: dict[str, int] = {}
+    kept: dict[str, list[int]] = {}
     for name in PUBLISHED:
         current = build_dir / name
         try:
-            ino = os.stat(current, follow_symlinks=False).st_ino
+            ino = _identity(os.stat(current, follow_symlinks=False))
         except OSError:
             continue
         if not (current.is_file() or current.is_symlink()):
@@ -224,24 +232,45 @@ def _sealed(folder: Path) -> bool:
 
 def _superseded(build_dir: Path, folder: Path) -> bool:
     """True when `build/` was written after this folder was sealed: a file there is
-    neither the one the folder found at staging time nor one it promoted itself."""
+    neither the one the folder found at staging time nor one it promoted itself. Inodes
+    answer at once; a copied project (new inodes) is answered by content: the previous
+    file is kept in `previous/`, the promoted one is named by its digest in COMMIT.json."""
     manifest = _manifest(folder, COMMIT_FILE) or {}
     identity = manifest.get("identity")
-    if not isinstance(identity, dict):
-        return True  # a seal without identities cannot prove it belongs here
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return True
     for name in PUBLISHED:
-        facts = identity.get(name)
-        if not isinstance(facts, dict):
-            return True
+        facts = identity.get(name) if isinstance(identity, dict) else None
+        current = build_dir / name
         try:
-            ino = os.stat(build_dir / name, follow_symlinks=False).st_ino
+            st = os.stat(current, follow_symlinks=False)
         except FileNotFoundError:
             continue  # not there (yet): promoting it cannot overwrite anything newer
         except OSError:
             return True
-        if ino not in (facts.get("staged"), facts.get("previous")):
+        if isinstance(facts, dict) and _identity(st) in (
+            facts.get("staged"),
+            facts.get("previous"),
+        ):
+            continue
+        if not _same_content(current, st, folder / PREVIOUS_DIR / name, files.get(name)):
             return True
     return False
+
+
+def _same_content(current: Path, st: os.stat_result, previous: Path, staged: Any) -> bool:
+    """Whether `current` holds the previous file's bytes or the staged file's."""
+    try:
+        if (
+            isinstance(staged, dict)
+            and staged.get("size") == st.st_size
+            and blake3_file(current) == staged.get("blake3")
+        ):
+            return True
+        return previous.is_file() and filecmp.cmp(previous, current, shallow=False)
+    except OSError:
+        return False
 
 
 def roll_back(build_dir: Path, folder: Path) -> None:
