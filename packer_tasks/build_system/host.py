@@ -22,7 +22,7 @@ from doit.exceptions import TaskFailed
 
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic
-from ..models.event import EventKind
+from ..models.event import AssetRef, EventKind
 from ..models.results import PackResult, Status
 from ..pipeline.session import BuildSession
 from ..service import PackerService
@@ -96,6 +96,13 @@ class DoitHost:
             self.executed.add(asset_id)
             report = self.service.materialize_asset(asset_id, self.session(), self.snapshot)
             self.session().memo.flush()
+            asset = self.snapshot.find(asset_id)
+            self.emitter.emit(
+                EventKind.PROGRESS_UPDATED,
+                f"materialized {asset.entry.root if asset else asset_id}",
+                progress=(len(self.executed), len(self.build_set)),
+                assets=[AssetRef(asset_id=asset_id, root=asset.entry.root)] if asset else [],
+            )
             if report.build is None:
                 self.failed[asset_id] = "blocked"
                 blocking = [d for d in report.diagnostics if d.blocking] or report.diagnostics

@@ -46,7 +46,9 @@ class RunSink:
 
             from ..events.terminal import ProgressSink
 
-            sinks.append(CoalescingSink(ProgressSink(Console(stderr=True))))
+            # doit captures a quiet task's stderr; the bar is for the person at the terminal.
+            terminal = Console(file=sys.__stderr__ or sys.stderr)
+            sinks.append(CoalescingSink(ProgressSink(terminal)))
         return FanoutSink(*sinks)
 
     def close(self) -> None:
