@@ -13,6 +13,7 @@ from prometeu_cache.keys import (
 )
 from prometeu_cache.store import (
     DEFAULT_SIZE_LIMIT,
+    MARKER_NAME,
     CacheLookup,
     CacheStats,
     CacheStore,
@@ -24,6 +25,7 @@ from prometeu_cache.store import (
 __all__ = [
     "DEFAULT_SIZE_LIMIT",
     "KEY_RECIPE_VERSION",
+    "MARKER_NAME",
     "CacheLookup",
     "CacheStats",
     "CacheStore",

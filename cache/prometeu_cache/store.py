@@ -50,6 +50,8 @@ from prometeu_cache.keys import blake3_hex, canonical_bytes
 __all__ = [
     "DEFAULT_SIZE_LIMIT",
     "MAGIC",
+    "MARKER_CONTENT",
+    "MARKER_NAME",
     "CacheLookup",
     "CacheStats",
     "CacheStore",
@@ -61,6 +63,10 @@ __all__ = [
 ]
 
 MAGIC: Final = b"PPC1"
+# Written when the packer creates (or adopts an empty) cache directory: only a directory
+# carrying it is ever moved aside or written to; anything else is someone else's data.
+MARKER_NAME: Final = ".prometeu-packer-cache"
+MARKER_CONTENT: Final = b"prometeu-packer cache directory v1\n"
 DEFAULT_SIZE_LIMIT: Final = 2 * 1024**3
 # Orphan value files younger than this may belong to a put that has not committed yet.
 ORPHAN_GRACE_SECONDS: Final = 600
@@ -232,7 +238,19 @@ class NoPickleDisk(Disk):  # type: ignore[misc]
         full = self._safe_path(filename)
         if full is None:
             raise CorruptEntryError(f"value file name {filename!r} is not a cache file")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        # A FIFO, socket or device must never block us: check the type before opening and
+        # open non-blocking anyway (the name could be swapped between the two).
+        try:
+            if not stat.S_ISREG(os.lstat(full).st_mode):
+                raise CorruptEntryError("value file is not a regular file")
+        except OSError as exc:
+            raise CorruptEntryError(f"value file unreadable ({exc.strerror})") from None
+        flags = (
+            os.O_RDONLY
+            | getattr(os, "O_NOFOLLOW", 0)
+            | getattr(os, "O_BINARY", 0)
+            | getattr(os, "O_NONBLOCK", 0)
+        )
         try:
             fd = os.open(full, flags)
         except OSError as exc:
@@ -454,9 +472,85 @@ class CacheStore:
             raise
         return cache
 
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the cache cannot be used (not ours, read-only, ...), or None when it is open."""
+        return None if self._cache is not None else (self._unavailable or "cache is not open")
+
+    def _claim(self) -> str | None:
+        """Make sure the directory is one the packer created; the problem otherwise.
+
+        A missing directory is created with the marker; an empty one is adopted. A file, a
+        special file or a non-empty directory without the marker is someone else's and is
+        never written to nor moved aside.
+        """
+        d = self._directory
+        try:
+            info = os.stat(d)
+        except FileNotFoundError:
+            try:
+                os.makedirs(d, exist_ok=True)
+            except OSError as exc:
+                return f"cannot create cache directory {d}: {exc.strerror or exc}"
+            return self._write_marker()
+        except OSError as exc:
+            return f"cannot use cache directory {d}: {exc.strerror or exc}"
+        if not stat.S_ISDIR(info.st_mode):
+            return (
+                f"cache directory {d} exists and is not a directory; "
+                "it was left untouched (choose another cache directory)"
+            )
+        if _has_marker(d):
+            return self._probe_writable()
+        try:
+            names = os.listdir(d)
+        except OSError as exc:
+            return f"cannot list cache directory {d}: {exc.strerror or exc}"
+        if names:
+            return (
+                f"cache directory {d} is not empty and has no {MARKER_NAME} marker: "
+                "not a cache the packer created; it was left untouched "
+                "(choose another cache directory)"
+            )
+        return self._write_marker()
+
+    def _write_marker(self) -> str | None:
+        marker = self._directory / MARKER_NAME
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(marker, flags, 0o644)
+        except FileExistsError:
+            return None if _has_marker(self._directory) else self._claim_conflict()
+        except OSError as exc:
+            return f"cache directory {self._directory} is not writable: {exc.strerror or exc}"
+        try:
+            os.write(fd, MARKER_CONTENT)
+        except OSError as exc:
+            return f"cache directory {self._directory} is not writable: {exc.strerror or exc}"
+        finally:
+            os.close(fd)
+        return None
+
+    def _claim_conflict(self) -> str:
+        return (
+            f"{self._directory / MARKER_NAME} is not the packer's marker; "
+            "the directory was left untouched"
+        )
+
+    def _probe_writable(self) -> str | None:
+        """A read-only cache is reported (and the build runs without it), never moved."""
+        if not os.access(self._directory, os.W_OK | os.X_OK):
+            return f"cache directory {self._directory} is read-only"
+        return None
+
     def _open(self) -> None:
         """Open the directory; move it aside and start fresh if it is not a sound cache."""
         problem: str | None
+        claim = self._claim()
+        if claim is not None:
+            self._cache = None
+            self._unavailable = claim
+            return
         try:
             problem = _audit_database(self._directory / DBNAME)
         except Exception as exc:
@@ -471,18 +565,33 @@ class CacheStore:
                     self._unavailable = f"cache is busy: {exc}"
                     return
                 problem = f"cannot open cache: {exc}"
-        self._move_aside(problem)
+                if not os.access(self._directory, os.W_OK | os.X_OK):
+                    self._unavailable = f"cache directory {self._directory} is read-only: {exc}"
+                    return
+        if not self._move_aside(problem):
+            self._unavailable = problem
+            return
         try:
+            claim = self._claim()
+            if claim is not None:
+                raise OSError(claim)
             self._cache = self._make_cache()
             self._unavailable = None
         except Exception as exc:
             self._cache = None
             self._unavailable = f"{problem}; fresh cache failed too: {exc}"
 
-    def _move_aside(self, reason: str) -> None:
-        """Rename the broken directory to `<dir>.corrupt-<n>` (kept for inspection)."""
+    def _move_aside(self, reason: str) -> bool:
+        """Rename the broken directory to `<dir>.corrupt-<n>` (kept for inspection).
+
+        Only a directory carrying the packer's marker is moved; False (nothing done) for
+        anything else, which is then reported instead.
+        """
         target: Path | None = None
         if os.path.lexists(self._directory):
+            if os.path.islink(self._directory) or not _has_marker(self._directory):
+                self.recovered = None
+                return False
             for n in range(1, 1000):
                 candidate = self._directory.with_name(f"{self._directory.name}.corrupt-{n}")
                 if os.path.lexists(candidate):
@@ -497,6 +606,7 @@ class CacheStore:
                 break
         where = f"moved aside to {target}" if target else "started fresh"
         self.recovered = f"{reason}; {where}"
+        return True
 
     def _recover(self, failed: Any, reason: str) -> None:
         """Replace a cache whose database broke mid-run (once, even with many threads)."""
@@ -506,8 +616,13 @@ class CacheStore:
             with contextlib.suppress(Exception):
                 failed.close()
             self._cache = None
-            self._move_aside(reason)
+            if not self._move_aside(reason):
+                self._unavailable = reason
+                return
             try:
+                claim = self._claim()
+                if claim is not None:
+                    raise OSError(claim)
                 self._cache = self._make_cache()
             except Exception as exc:
                 self._unavailable = f"{reason}; fresh cache failed too: {exc}"
@@ -598,8 +713,14 @@ class CacheStore:
 
     # ----------------------------------------------------------------- get / put
 
-    def get(self, key: str) -> CacheLookup:
-        """Verified lookup; any defect is a miss and the defective entry is evicted."""
+    def get(
+        self, key: str, accept: Callable[[bytes, dict[str, Any]], str | None] | None = None
+    ) -> CacheLookup:
+        """Verified lookup; any defect is a miss and the defective entry is evicted.
+
+        ``accept(payload, meta)`` is the caller's own check of a verified entry (e.g. the
+        family's size and metadata rules): a reason it returns makes the entry corrupt too.
+        """
         _check_key(key)
         for _ in range(3):
             cache = self._cache
@@ -620,6 +741,9 @@ class CacheStore:
             try:
                 blob = cache.disk.fetch(row.mode, row.filename, row.value, False)
                 payload, meta, digest = _decode_entry(key, blob)
+                refused = accept(payload, meta) if accept is not None else None
+                if refused:
+                    raise CorruptEntryError(refused)
             except Exception as exc:
                 reason = exc.reason if isinstance(exc, CorruptEntryError) else repr(exc)
                 outcome = self._evict_row(cache, row)
@@ -824,6 +948,24 @@ def _plain_subdirs(parent: Path) -> list[Path]:
     return [
         Path(e.path) for e in entries if _HEX2.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
     ]
+
+
+def _has_marker(directory: Path) -> bool:
+    """True when `directory` holds the packer's marker (a small regular file, exact bytes)."""
+    marker = directory / MARKER_NAME
+    try:
+        if not stat.S_ISREG(os.lstat(marker).st_mode):
+            return False
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(marker, flags)
+    except OSError:
+        return False
+    try:
+        return os.read(fd, len(MARKER_CONTENT) + 1) == MARKER_CONTENT
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _check_key(key: str) -> None:

@@ -76,6 +76,12 @@ _VALID_INDICES = bytes(range(PALETTE_COLORS))
 _WORD = next(code for code in "IL" if array(code).itemsize == 4)  # a 32-bit unsigned array
 
 
+def expected_sizes() -> tuple[int, int]:
+    """(payload size, decoded size) of every `GLYPH/indexed_v1` bank: the format is fixed-size
+    (a 256x256 4-bit sheet plus 64 RGB565 palettes), whatever the tile count."""
+    return PAYLOAD_SIZE, DECODED_SIZE
+
+
 def rgb565(r: int, g: int, b: int) -> int:
     """The runtime's colour word: `(r >> 3) << 11 | (g >> 2) << 5 | (b >> 3)`."""
     return (r >> 3) << 11 | (g >> 2) << 5 | (b >> 3)

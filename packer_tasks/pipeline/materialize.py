@@ -15,6 +15,7 @@ from prometeu_cache.store import CacheStore
 
 from ..events.sink import OperationEmitter
 from ..families import get_family
+from ..families import glyph_bank as _glyph_bank
 from ..models.declaration import AssetDeclaration
 from ..models.diagnostic import Diagnostic, any_blocking
 from ..models.diagnostic_codes import input_unreadable
@@ -167,7 +168,7 @@ class Materializer:
         except OSError as exc:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
         if self.cache is not None:
-            look = self.cache.get(key)
+            look = self.cache.get(key, lambda p, m: _hit_problem(decl, m, p))
             if (
                 look.hit
                 and look.payload is not None
@@ -295,3 +296,68 @@ def _meta_fits(meta: dict[str, Any] | None, material: dict[str, Any]) -> bool:
         and isinstance(meta.get("metadata"), dict)
         and meta.get("key_material") == material
     )
+
+
+def _hit_problem(decl: AssetDeclaration, meta: dict[str, Any], payload: bytes) -> str | None:
+    """The family checks a fresh materialization passes, applied to a cache hit (SPEC §11):
+    exact size for fixed-size formats, header metadata consistent with the payload."""
+    md = meta.get("metadata")
+    decoded = meta.get("decoded_size")
+    if not isinstance(md, dict) or type(decoded) is not int:
+        return "record is malformed"
+    arts = decl.sorted_artifacts()
+    if decl.type == "glyph_bank":
+        payload_size, decoded_size = _glyph_bank.expected_sizes()
+        if len(payload) != payload_size or decoded != decoded_size:
+            return f"glyph payload is {len(payload)} bytes, expected {payload_size}"
+        expected = {
+            "tile_size": _glyph_bank.tile_size_of(decl),
+            "width": _glyph_bank.SHEET_SIZE,
+            "height": _glyph_bank.SHEET_SIZE,
+            "palette_count": _glyph_bank.PALETTE_COUNT,
+            "tile_count": len(arts),
+        }
+        authored = md.get("palette_authored")
+        if (
+            set(md) != {*expected, "palette_authored"}
+            or any(md.get(k) != v or type(md.get(k)) is not int for k, v in expected.items())
+            or type(authored) is not int
+            or not 1 <= authored <= _glyph_bank.PALETTE_COUNT
+        ):
+            return "glyph metadata does not match the declaration"
+        return None
+    if decl.type == "sound_bank":
+        samples = md.get("samples")
+        if (
+            decoded != len(payload)
+            or md.get("channels") != 1
+            or md.get("sample_count") != len(arts)
+            or not isinstance(samples, dict)
+            or set(samples) != {str(a.index) for a in arts}
+        ):
+            return "sound metadata does not match the payload"
+        offset = 0
+        for art in arts:
+            info = samples[str(art.index)]
+            loops = {"loop_start": art.loop_start, "loop_end": art.loop_end}
+            if art.loop_start is None or art.loop_end is None:
+                loops = {}
+            frames = info.get("frames") if isinstance(info, dict) else None
+            rate = info.get("sample_rate") if isinstance(info, dict) else None
+            if (
+                not isinstance(info, dict)
+                or set(info) != {"offset", "frames", "sample_rate", *loops}
+                or type(info.get("offset")) is not int
+                or info["offset"] != offset
+                or type(frames) is not int
+                or frames < 0
+                or type(rate) is not int
+                or rate <= 0
+                or any(info.get(k) != v for k, v in loops.items())
+            ):
+                return f"sound metadata for sample {art.index} does not match the payload"
+            offset += 2 * frames
+        if offset != len(payload):
+            return f"sound payload is {len(payload)} bytes, metadata says {offset}"
+        return None
+    return None

@@ -39,6 +39,13 @@ class CacheOps(ServiceBase):
         if store is None:
             return self._cache_result(operation, "caching is disabled")
         with store:
+            problem = store.unavailable_reason
+            if problem is not None:
+                # Not ours, read-only or unopenable: say so (builds run without the cache).
+                result = self._cache_result(
+                    operation, f"cache unavailable: {problem}; builds run without the cache"
+                )
+                return result.model_copy(update={"status": Status.FAILED})
             summary, fields = act(store)
             st = store.stats()
         fields.setdefault("recovered", st.recovered)
