@@ -34,7 +34,7 @@ from ..models.results import (
 from ..workspace.atomic import write_atomic
 from ..workspace.declarations import load_asset
 from ..workspace.journal import prune_empty_parents
-from ..workspace.paths import normalize_root, relative_path_problem
+from ..workspace.paths import normalize_root, relative_path_problem, root_problem
 from ..workspace.project import META_DIR, Project
 from ..workspace.quarantine import (
     FILES_DIR,
@@ -45,6 +45,7 @@ from ..workspace.quarantine import (
     free_name,
     project_label,
     read_records,
+    store_problem,
 )
 from ..workspace.registry_store import REGISTRY_LABEL, save_registry
 from .base import OperationError, ServiceBase, applied, parse_ref, preview
@@ -77,6 +78,11 @@ def _root_to_quarantine(
             or not (project.root_dir(root) / ASSET_FILE).is_file()
         ):
             raise OperationError([asset_not_found(ref)])
+    unsafe = root_problem(project.assets_dir, root)  # never move a folder through a link
+    if unsafe is None:
+        unsafe = store_problem(project)
+    if unsafe is not None:
+        raise OperationError([unsafe.located(entry.asset_id if entry else None, root)])
     if not project.root_dir(root).is_dir():
         raise OperationError(
             [
@@ -213,6 +219,9 @@ def _restore_problems(
     root = record.original_root
     dst = project.root_dir(root)
     problems: list[Diagnostic] = []
+    unsafe = root_problem(project.assets_dir, root) or store_problem(project)
+    if unsafe is not None:  # never move a folder into a linked place
+        return [unsafe]
     if dst.exists() or dst.is_symlink():
         problems.append(quarantine_target_occupied(root, record.name))
     entry = record.registry_entry

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifact.staging import crashpoint
 from ..canonical_json import pretty
 from ..events.sink import OperationEmitter
 from ..families import FAMILIES, Family, get_family
@@ -45,7 +46,7 @@ from ..models.results import Action, MutationResult
 from ..workspace import journal
 from ..workspace.atomic import write_atomic
 from ..workspace.declarations import load_asset
-from ..workspace.paths import normalize_root, relative_path_problem
+from ..workspace.paths import normalize_root, relative_path_problem, root_problem
 from ..workspace.project import Project
 from ..workspace.registry_store import save_registry
 from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase, applied, preview
@@ -295,7 +296,7 @@ class WorkspaceOps(ServiceBase):
         def body() -> MutationResult:
             registry = self._registry_for_write()
             entry = self._resolve(registry, ref)
-            actions = _plan_remove(entry, delete_files)
+            actions = _plan_remove(self.project, entry, delete_files)
             refs = [AssetRef(asset_id=entry.asset_id, root=entry.root)]
             if not apply:
                 return preview(
@@ -307,9 +308,14 @@ class WorkspaceOps(ServiceBase):
                     + (" and delete its files" if delete_files else "")
                     + "; pass --yes to apply",
                 )
+            if delete_files:  # journaled: a kill half-way is finished by the next command
+                journal.begin_remove(self.project, entry.asset_id, entry.asset_uuid, entry.root)
+                crashpoint("remove_journaled")
             save_registry(self.project.registry_path, registry.without(entry.asset_id))
             if delete_files:
-                journal.remove_root(self.project.root_dir(entry.root), self.project.assets_dir)
+                crashpoint("remove_unregistered")
+                journal.delete_root(self.project, entry.root)
+                journal.end(self.project)
             return applied(
                 em,
                 "remove_asset",
@@ -359,7 +365,7 @@ class _CreatePlan:
 
 def _check_new_root(project: Project, registry: Registry, root: str) -> None:
     """Refuse a root that is invalid, reserved, occupied or already registered."""
-    bad_root = relative_path_problem(root, "asset root")
+    bad_root = root_problem(project.assets_dir, root)  # also: no link on the way, not .prometeu
     if bad_root is not None or root.startswith(".prometeu"):
         raise OperationError([bad_root or path_reserved(root)])
     target = project.root_dir(root)
@@ -458,6 +464,16 @@ def _relocate_problems(
         problems.append(bad_src.model_copy(update={"code": "registry.root_invalid"}))
     if bad is not None:
         problems.append(bad)
+    # Never move through a symbolic link: not out of a linked folder, not into one.
+    linked = [
+        p
+        for root, what in ((entry.root, "registry root"), (new_root, "new root"))
+        if not (bad_src or bad)
+        and (p := root_problem(project.assets_dir, root, what)) is not None
+        and p.code == "path.symlink_escapes"
+    ]
+    if linked:
+        return problems + linked
     if not project.root_dir(entry.root).is_dir():
         problems.append(asset_root_missing(entry.root, nothing_to="move"))
     if bad is None and (project.root_dir(new_root).exists() or registry.by_root(new_root)):
@@ -495,8 +511,8 @@ def _plan_relocate(
     ]
 
 
-def _plan_remove(entry: RegistryEntry, delete_files: bool) -> list[Action]:
-    bad_root = relative_path_problem(entry.root, "registry root")
+def _plan_remove(project: Project, entry: RegistryEntry, delete_files: bool) -> list[Action]:
+    bad_root = root_problem(project.assets_dir, entry.root, "registry root")
     if delete_files and bad_root is not None:
         raise OperationError(
             [

@@ -26,7 +26,7 @@ from ..models.diagnostic_codes import (
     input_unreadable,
     metadata_float,
 )
-from .paths import resolve_inside
+from .paths import LinkCache, resolve_inside, root_problem
 from .registry_store import describe_validation, parse_json_bytes
 
 
@@ -129,7 +129,14 @@ def declaration_problems(decl: AssetDeclaration) -> list[Diagnostic]:
 
 
 def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
-    """Read `assets/<root>/asset.json` and `stat` its declared inputs."""
+    """Read `assets/<root>/asset.json` and `stat` its declared inputs.
+
+    A root that is not a plain folder of the project (a link on the way, or a place inside
+    `assets/.prometeu/`) is a blocking diagnostic and nothing under it is read.
+    """
+    unsafe = root_problem(assets_dir, root)
+    if unsafe is not None:
+        return LoadedAsset(root, None, (unsafe,), (), 0)
     root_dir = assets_dir.joinpath(*root.split("/"))
     decl_path = root_dir / ASSET_FILE
     label = f"{root}/{ASSET_FILE}"
@@ -180,8 +187,9 @@ def load_asset(assets_dir: Path, root: str) -> LoadedAsset:
 def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact], list[Diagnostic]]:
     facts: list[InputFact] = []
     out: list[Diagnostic] = []
+    links: LinkCache = {}  # inputs share folders: one lstat per folder per load
     for rel in decl.input_files():
-        path, problem = resolve_inside(root_dir, rel, "input")
+        path, problem = resolve_inside(root_dir, rel, "input", links)
         if problem is not None or path is None:
             out.extend([problem] if problem else [])
             continue

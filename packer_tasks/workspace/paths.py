@@ -8,7 +8,8 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from ..models.diagnostic import Diagnostic, error
-from ..models.diagnostic_codes import path_invalid
+from ..models.diagnostic_codes import path_invalid, path_reserved
+from .project import META_DIR
 
 
 def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
@@ -50,28 +51,85 @@ def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     return None
 
 
-def _has_link(base: Path, parts: list[str]) -> bool:
-    """Whether any component of `parts` below `base` is a symlink (one lstat each; a
-    full realpath of every input would lstat every folder up to `/`)."""
+# Folder -> "is it a link?", for the folders shared by several inputs of one load.
+LinkCache = dict[str, bool]
+
+
+def _is_link(path: str, cache: LinkCache | None = None) -> bool | None:
+    """Whether `path` is a symlink (one lstat); None when it does not exist."""
+    if cache is not None and path in cache:
+        return cache[path]
+    try:
+        found: bool | None = stat.S_ISLNK(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return None  # missing: nothing to follow; the caller reports it
+    if cache is not None and found is not None:
+        cache[path] = found
+    return found
+
+
+def _first_link(base: Path, parts: list[str], cache: LinkCache | None = None) -> int | None:
+    """The index of the first component of `parts` below `base` that is a symlink (one
+    lstat each; a full realpath of every input would lstat every folder up to `/`)."""
     here = str(base)
-    for part in parts:
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
         here = os.path.join(here, part)
-        try:
-            if stat.S_ISLNK(os.lstat(here).st_mode):
-                return True
-        except (OSError, ValueError):
-            return False  # missing: nothing to follow; the caller reports it
-    return False
+        link = _is_link(here, cache if i < last else None)  # folders are cached, not files
+        if link is None:
+            return None
+        if link:
+            return i
+    return None
 
 
-def resolve_inside(base: Path, rel: str, what: str) -> tuple[Path | None, Diagnostic | None]:
+def _has_link(base: Path, parts: list[str], cache: LinkCache | None = None) -> bool:
+    return _first_link(base, parts, cache) is not None
+
+
+def root_problem(assets_dir: Path, root: str, what: str = "asset root") -> Diagnostic | None:
+    """Why `assets/<root>` cannot be used as an asset root, or None.
+
+    The root must be a plain relative path, outside `assets/.prometeu/`, and no component
+    from the project root down to it (`assets/` itself, every folder, the root) may be a
+    symbolic link: a link would let the packer read, delete or move files outside the
+    project. Components that do not exist yet are fine (nothing to follow). Costs one lstat
+    per component; never opens anything.
+    """
+    problem = relative_path_problem(root, what)
+    if problem is not None:
+        return problem
+    parts = root.split("/")
+    if parts[0] == META_DIR:
+        return path_reserved(root)
+    if _is_link(str(assets_dir)):
+        return _linked(what, root, "assets")
+    i = _first_link(assets_dir, parts)
+    if i is not None:
+        return _linked(what, root, "assets/" + "/".join(parts[: i + 1]))
+    return None
+
+
+def _linked(what: str, root: str, link: str) -> Diagnostic:
+    return error(
+        "path.symlink_escapes",
+        f"{what} {root!r} passes through the symbolic link {link!r}; the packer never "
+        "reads, moves or deletes files through a link",
+        "replace the link with a real folder (copy or move the files into assets/)",
+        path=root,
+    )
+
+
+def resolve_inside(
+    base: Path, rel: str, what: str, cache: LinkCache | None = None
+) -> tuple[Path | None, Diagnostic | None]:
     """Resolve `rel` under `base`, refusing symlinks that escape; never opens the file."""
     problem = relative_path_problem(rel, what)
     if problem is not None:
         return None, problem
     parts = rel.split("/")
     candidate = base.joinpath(*parts)
-    if not _has_link(base, parts):
+    if not _has_link(base, parts, cache):
         return candidate, None  # no link below the root: lexically inside is inside
     try:
         real_base = os.path.realpath(base)

@@ -90,6 +90,21 @@ def read_records(project: Project) -> tuple[list[QuarantineRecord], list[Diagnos
     return records, problems
 
 
+def store_problem(project: Project) -> Diagnostic | None:
+    """Why the quarantine store cannot be used: `assets/.prometeu` or its `quarantine/`
+    is a symbolic link (moving a root there would move it out of the project)."""
+    for folder in (project.assets_dir, project.meta_dir, project.quarantine_dir):
+        if folder.is_symlink():
+            return error(
+                "path.symlink_escapes",
+                f"{project_label(project, folder)} is a symbolic link; the packer never "
+                "moves files through a link",
+                "replace the link with a real folder",
+                path=project_label(project, folder),
+            )
+    return None
+
+
 def quarantined_ids(records: list[QuarantineRecord]) -> set[int]:
     """The asset_ids these records park (fixes must not drop their registry entries)."""
     return {r.asset_id for r in records if r.asset_id}

@@ -27,6 +27,8 @@ def find_asset_roots(assets_dir: Path) -> list[str]:
 def list_root_files(root_dir: Path) -> list[str]:
     """Every regular file under an asset root (root-relative POSIX), for hygiene checks."""
     out: list[str] = []
+    if os.path.islink(root_dir):  # os.walk would follow a linked top folder
+        return out
     for dirpath, dirnames, filenames in os.walk(root_dir):
         dirnames.sort()
         for name in filenames:
