@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from conftest import call_in_process, cli_env, run_cli
 from prometeu_cache.keys import blake3_hex, canonical_bytes
 from prometeu_cache.store import MARKER_NAME
@@ -174,3 +178,47 @@ def test_empty_existing_directory_is_adopted(starter_copy: Path, tmp_path: Path)
     code, out, err = run_cli("--cache-dir", empty, "pack", cwd=starter_copy)
     assert code == 0, out + err
     assert (empty / MARKER_NAME).is_file() and (empty / "cache.db").is_file()
+
+
+def _read_only_mount_works(folder: Path) -> bool:
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return False
+    check = _RO_MOUNT + ' && ! touch "$1/probe" 2>/dev/null'
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", check, "sh", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+_RO_MOUNT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"'
+
+
+def test_read_only_cache_builds_without_it_and_stats_says_so(
+    starter_copy: Path,
+) -> None:
+    reference = _seed(starter_copy)
+    cache_dir = starter_copy / ".prometeu-cache"
+    if not _read_only_mount_works(cache_dir):
+        pytest.skip("no private read-only bind mount on this machine")
+    before = sorted(p.relative_to(cache_dir) for p in cache_dir.rglob("*"))
+    script = (
+        _RO_MOUNT + ' && cd "$2" && "$3" -m packer_tasks pack; echo "pack=$?";'
+        ' "$3" -m packer_tasks cache stats; echo "stats=$?"'
+    )
+    py = sys.executable
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", *map(str, (cache_dir, starter_copy, py))],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    text = proc.stdout + proc.stderr
+    assert "pack=0" in text and "stats=1" in text, text
+    assert "Traceback" not in text and "read-only" in text, text
+    assert (starter_copy / "build" / "assets.pa").read_bytes() == reference
+    assert sorted(p.relative_to(cache_dir) for p in cache_dir.rglob("*")) == before
+    assert not list(starter_copy.glob(".prometeu-cache.corrupt*"))
