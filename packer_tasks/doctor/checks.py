@@ -74,7 +74,7 @@ def hygiene_findings(
         if relative_path_problem(r.root, "root") is not None:
             continue  # e.g. '../x' in the registry: never look outside assets/
         root_dir = project.root_dir(r.root)
-        if root_dir.is_dir() and r.root not in files:
+        if r.root not in files and _is_folder(root_dir):
             files[r.root] = _own_files(r, root_dir)
     every_file = [f for fs in files.values() for f in fs]
     out: list[Diagnostic] = []
@@ -87,6 +87,15 @@ def hygiene_findings(
     if workspace:
         out += stray_files(project, {r.root for r in roots})
     return out
+
+
+def _is_folder(path: Path) -> bool:
+    """`Path.is_dir` without its exceptions: a 300-character component (ENAMETOOLONG), a
+    permission error or a loop is simply no folder to look into; the snapshot reports it."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _hidden(rel: str) -> bool:

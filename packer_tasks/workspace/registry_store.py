@@ -17,6 +17,8 @@ from ..models.registry import REGISTRY_SCHEMA_VERSION, Registry
 from .atomic import write_atomic
 
 REGISTRY_LABEL = "assets/.prometeu/index.json"
+# Every key of the file is required: `Registry()` defaults exist for `init` only.
+REQUIRED_KEYS = tuple(Registry.model_fields)
 
 
 def registry_bytes(registry: Registry) -> bytes:
@@ -135,6 +137,24 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
                 f"{raw.get('schema_version')!r}; this packer reads version "
                 f"{REGISTRY_SCHEMA_VERSION}",
                 "use a packer that knows this version; nothing was migrated",
+            )
+        ]
+    if not isinstance(raw, dict):
+        return None, [
+            error(
+                "registry.schema",
+                f"{REGISTRY_LABEL} is not a JSON object (found {type(raw).__name__})",
+                "restore the registry from version control; it is an object with "
+                "assets, next_asset_id and schema_version",
+            )
+        ]
+    missing = [key for key in REQUIRED_KEYS if key not in raw]
+    if missing:  # defaults serve `init`, never a file: a lost allocator would reuse ids
+        return None, [
+            error(
+                "registry.schema",
+                f"{REGISTRY_LABEL} lacks the required key(s) {', '.join(missing)}",
+                "restore the registry from version control; nothing was written over it",
             )
         ]
     try:
