@@ -15,6 +15,7 @@ import pytest
 from conftest import call_in_process, cli_env, run_cli
 from prometeu_cache.keys import blake3_hex, canonical_bytes
 from prometeu_cache.store import MARKER_NAME
+from test_doit_support import run_doit
 
 from packer_tasks.cli import main
 
@@ -222,3 +223,14 @@ def test_read_only_cache_builds_without_it_and_stats_says_so(
     assert (starter_copy / "build" / "assets.pa").read_bytes() == reference
     assert sorted(p.relative_to(cache_dir) for p in cache_dir.rglob("*")) == before
     assert not list(starter_copy.glob(".prometeu-cache.corrupt*"))
+
+
+def test_fifo_value_file_does_not_block_doit_pack(starter_copy: Path) -> None:
+    reference = _seed(starter_copy)
+    victim = _value_files(starter_copy / ".prometeu-cache")[-1]
+    victim.unlink()
+    os.mkfifo(victim)
+    run = run_doit(starter_copy)
+    assert run.returncode == 0, run.output
+    assert run.counts()["misses"] == 1 and run.counts()["hits"] == 4, run.output
+    assert (starter_copy / "build" / "assets.pa").read_bytes() == reference
