@@ -235,3 +235,28 @@ def test_doctor_handles_a_300_character_root_component(tmp_path: Path) -> None:
         _no_traceback(err)
         assert code == 1, (args, out, err)
         assert json.loads(out)["diagnostics"], out
+
+
+def test_fast_canonical_spelling_matches_pretty() -> None:
+    """`registry_bytes` spells the canonical form by hand; it must equal `pretty`'s."""
+    from packer_tasks.canonical_json import pretty
+
+    entries = [
+        RegistryEntry(asset_id=3, asset_uuid='q"\\\x01\x7f', included_in_build=False, root="é/\t"),
+        RegistryEntry(asset_id=1, asset_uuid="\u2028\U0001f600", included_in_build=True, root="a"),
+    ]
+    for registry in (Registry(), Registry(assets=entries, next_asset_id=9, schema_version=1)):
+        data = registry.model_dump(mode="json")
+        data["assets"].sort(key=lambda e: e["asset_id"])
+        assert registry_bytes(registry) == pretty(data)
+
+
+def test_registry_lookups_follow_copies() -> None:
+    """The O(1) lookup index never answers for another registry's entries."""
+    registry, first = Registry().allocate("u1", "a")
+    grown, second = registry.allocate("u2", "b")
+    assert grown.by_root("b") is not None and registry.by_root("b") is None
+    shrunk = grown.without(first)
+    assert shrunk.by_id(first) is None and grown.by_id(first) is not None
+    assert shrunk.by_uuid("u2") is not None and shrunk.by_id(second) is not None
+    assert shrunk == Registry.model_validate(shrunk.model_dump()) and shrunk != grown

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 REGISTRY_SCHEMA_VERSION = 1
 
@@ -25,14 +33,45 @@ class Registry(BaseModel):
     next_asset_id: StrictInt = Field(default=1, gt=0)
     schema_version: StrictInt = REGISTRY_SCHEMA_VERSION
 
+    # Lookups by id, root and uuid in O(1). The index is built once per `assets` list and
+    # remembers which list it indexes (holding it, so its id cannot be reused): a
+    # `model_copy(update={"assets": ...})` copies this private cache, but not the list.
+    _index: tuple[list[RegistryEntry], dict[tuple[str, object], RegistryEntry]] | None = (
+        PrivateAttr(default=None)
+    )
+
+    def __eq__(self, other: object) -> bool:
+        """Equal state, whatever each side has cached (pydantic would compare the index too)."""
+        if not isinstance(other, Registry):
+            return NotImplemented
+        return (self.assets, self.next_asset_id, self.schema_version) == (
+            other.assets,
+            other.next_asset_id,
+            other.schema_version,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # the entries are a list: never hashable
+
+    def _lookup(self, kind: str, key: object) -> RegistryEntry | None:
+        cached = self._index
+        if cached is None or cached[0] is not self.assets:
+            index: dict[tuple[str, object], RegistryEntry] = {}
+            for e in self.assets:  # the first match wins, as a scan would
+                index.setdefault(("id", e.asset_id), e)
+                index.setdefault(("root", e.root), e)
+                index.setdefault(("uuid", e.asset_uuid), e)
+            cached = (self.assets, index)
+            self._index = cached
+        return cached[1].get((kind, key))
+
     def by_id(self, asset_id: int) -> RegistryEntry | None:
-        return next((e for e in self.assets if e.asset_id == asset_id), None)
+        return self._lookup("id", asset_id)
 
     def by_root(self, root: str) -> RegistryEntry | None:
-        return next((e for e in self.assets if e.root == root), None)
+        return self._lookup("root", root)
 
     def by_uuid(self, uuid: str) -> RegistryEntry | None:
-        return next((e for e in self.assets if e.asset_uuid == uuid), None)
+        return self._lookup("uuid", uuid)
 
     def build_set(self) -> list[RegistryEntry]:
         return [e for e in self.assets if e.included_in_build]
