@@ -300,11 +300,16 @@ def test_corrupt_pages_found_mid_run(cache_dir: Path) -> None:
 
 
 def test_cache_path_is_a_file(cache_dir: Path) -> None:
+    """A file where the cache should be is the user's: it is never moved aside or written;
+    the store is unavailable (builds run without it) and says why, naming the path."""
     cache_dir.write_bytes(b"oops")
     with CacheStore(cache_dir) as s:
         s.put("k", b"v", {})
-        assert s.get("k").hit
-        assert s.recovered is not None
+        assert not s.get("k").hit
+        assert not s.available
+        assert str(cache_dir) in (s.unavailable_reason or "")
+    assert cache_dir.read_bytes() == b"oops"
+    assert not list(cache_dir.parent.glob(f"{cache_dir.name}.corrupt*"))
 
 
 # --------------------------------------------------------------------------- hostile caches
@@ -409,9 +414,11 @@ def test_symlinked_cache_db_is_refused(cache_dir: Path, tmp_path: Path) -> None:
     cache_dir.mkdir()
     (cache_dir / "cache.db").symlink_to(elsewhere)
     with CacheStore(cache_dir) as s:
-        assert s.recovered is not None and "regular file" in s.recovered
+        # not a cache the packer made (no marker): refused, never "recovered" by moving it
+        assert not s.available and s.recovered is None
         s.put("k", b"v", {})
     assert elsewhere.stat().st_size == 0
+    assert (cache_dir / "cache.db").is_symlink()
 
 
 # --------------------------------------------------------------------------- maintenance

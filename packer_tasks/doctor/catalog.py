@@ -272,8 +272,10 @@ _TABLE: list[tuple[str, Severity, CodeKind, str] | tuple[str, Severity, CodeKind
     # -- pack execution ---------------------------------------------------------------------
     ("build.materialization_failed", _E, _B, "an asset could not be materialized mid-pack"),
     ("build.promotion_failed", _E, _B, "build outputs could not be written or promoted"),
+    ("build.cache_unavailable", _W, _B, "the cache cannot be used; the build ran without it"),
     # -- checking an assets.pa (inspect) ----------------------------------------------------
     ("pa.unreadable", _E, _A, "the assets.pa file cannot be read"),
+    ("pa.bad_metadata", _E, _A, "an asset's header metadata has the wrong types or ranges"),
     ("pa.extract_failed", _E, _A, "a packed asset could not be rendered back into files"),
     ("pa.truncated", _E, _A, "the file ends before the prelude or payload region"),
     ("pa.header_out_of_bounds", _E, _A, "header_len runs past the end of the file"),

@@ -324,3 +324,14 @@ def build_promotion_failed(reason: str, *, recovering: bool = False) -> Diagnost
         f"could not write build outputs: {reason}",
         "free disk space or fix permissions on build/; the previous build is intact",
     )
+
+
+def build_cache_unavailable(reason: str) -> Diagnostic:
+    """build.cache_unavailable: the configured cache cannot be used (not the packer's,
+    read-only, busy); the build went on without it."""
+    return warning(
+        "build.cache_unavailable",
+        f"built without the cache: {reason}",
+        "point --cache-dir / PROMETEU_PACKER_CACHE at a folder the packer may own, or run "
+        "`prometeu-packer cache stats` for details",
+    )

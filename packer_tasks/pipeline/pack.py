@@ -29,7 +29,11 @@ from ..artifact.writer import PackEntry, build_header, write_assets_pa
 from ..canonical_json import FloatNotAllowed
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic, error
-from ..models.diagnostic_codes import build_promotion_failed, metadata_float
+from ..models.diagnostic_codes import (
+    build_cache_unavailable,
+    build_promotion_failed,
+    metadata_float,
+)
 from ..models.event import AssetRef, EventKind
 from ..models.results import PackFailureStage, PackResult, Status
 from ..workspace.project import Project
@@ -219,6 +223,10 @@ def run_pack(
             )
             raise
     result.elapsed_ms = int((time.monotonic() - t0) * 1000)
+    if session.cache is not None and not session.cache.available:
+        result.diagnostics.append(
+            build_cache_unavailable(session.cache.unavailable_reason or "unknown")
+        )
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
     em.emit(
