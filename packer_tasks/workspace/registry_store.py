@@ -157,16 +157,6 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
     raw, problem = parse_json_bytes(data, REGISTRY_LABEL, "registry")
     if problem is not None:
         return None, [problem]
-    if isinstance(raw, dict) and raw.get("schema_version") != REGISTRY_SCHEMA_VERSION:
-        return None, [
-            error(
-                "registry.schema_version_unsupported",
-                f"{REGISTRY_LABEL} has schema_version "
-                f"{raw.get('schema_version')!r}; this packer reads version "
-                f"{REGISTRY_SCHEMA_VERSION}",
-                "use a packer that knows this version; nothing was migrated",
-            )
-        ]
     if not isinstance(raw, dict):
         return None, [
             error(
@@ -174,6 +164,16 @@ def load_registry(path: Path) -> tuple[Registry | None, list[Diagnostic]]:
                 f"{REGISTRY_LABEL} is not a JSON object (found {type(raw).__name__})",
                 "restore the registry from version control; it is an object with "
                 "assets, next_asset_id and schema_version",
+            )
+        ]
+    if "schema_version" in raw and raw["schema_version"] != REGISTRY_SCHEMA_VERSION:
+        return None, [
+            error(
+                "registry.schema_version_unsupported",
+                f"{REGISTRY_LABEL} has schema_version "
+                f"{raw['schema_version']!r}; this packer reads version "
+                f"{REGISTRY_SCHEMA_VERSION}",
+                "use a packer that knows this version; nothing was migrated",
             )
         ]
     missing = [key for key in REQUIRED_KEYS if key not in raw]
