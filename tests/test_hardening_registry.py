@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import STARTER, copy_project, run_cli
 
 from packer_tasks.models.registry import Registry, RegistryEntry
@@ -223,11 +222,6 @@ def test_validate_and_list_handle_a_300_character_root_component(tmp_path: Path)
     assert run_cli("validate", cwd=game)[0] == 1
 
 
-@pytest.mark.xfail(
-    reason="packer_tasks/doctor/fixes.py:_root_proven_missing calls Path.exists(), which "
-    "raises ENAMETOOLONG (not owned here; checks.py is fixed)",
-    strict=False,
-)
 def test_doctor_handles_a_300_character_root_component(tmp_path: Path) -> None:
     game = _long_root_project(tmp_path)
     for args in (("doctor",), ("doctor", "--workspace"), ("doctor", "--fix")):

@@ -26,7 +26,7 @@ from ..models.diagnostic_codes import hygiene_naming
 from ..models.registry import RegistryEntry
 from ..pipeline.frozen import FrozenInputs
 from ..workspace.declarations import LoadedAsset
-from ..workspace.paths import relative_path_problem
+from ..workspace.paths import relative_path_problem, root_problem
 from ..workspace.project import META_DIR, Project
 from ..workspace.scan import list_root_files
 
@@ -71,8 +71,11 @@ def hygiene_findings(
     """Every hygiene finding for `roots`; with `workspace`, also files outside any root."""
     files: dict[str, list[_File]] = {}
     for r in roots:
-        if relative_path_problem(r.root, "root") is not None:
-            continue  # e.g. '../x' in the registry: never look outside assets/
+        if (
+            relative_path_problem(r.root, "root") is not None
+            or root_problem(project.assets_dir, r.root) is not None
+        ):
+            continue  # '../x', a linked folder on the way: never look outside assets/
         root_dir = project.root_dir(r.root)
         if r.root not in files and _is_folder(root_dir):
             files[r.root] = _own_files(r, root_dir)

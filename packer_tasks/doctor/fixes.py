@@ -20,6 +20,7 @@ relocating, deleting and quarantining are not fixes; they stay explicit operatio
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -196,12 +197,15 @@ def _separator_fix(project: Project, reg: Registry, e: RegistryEntry) -> Planned
 
 def _root_proven_missing(project: Project, e: RegistryEntry) -> bool:
     """A valid root with nothing at all (not even a dangling link) where it points."""
-    root_dir = project.root_dir(e.root)
-    return not (
-        relative_path_problem(e.root, "root") is not None
-        or root_dir.exists()
-        or root_dir.is_symlink()
-    )
+    if relative_path_problem(e.root, "root") is not None:
+        return False
+    try:
+        os.lstat(project.root_dir(e.root))
+    except (FileNotFoundError, NotADirectoryError):
+        return True  # nothing at all there, not even a dangling link
+    except OSError:
+        return False  # e.g. a name too long for the filesystem: not proven missing
+    return False
 
 
 def _missing_root_fix(reg: Registry, e: RegistryEntry, found: list[str]) -> PlannedFix | None:
