@@ -35,11 +35,8 @@ def plain_diagnostics(diags: list[Diagnostic]) -> str:
     """Diagnostics as plain text lines (doit prints task failures itself)."""
     lines = []
     for d in diags:
-        where = " ".join(
-            x for x in (f"[{d.asset_id}]" if d.asset_id else "", d.asset_root or "", d.path) if x
-        )
         block = " (blocking)" if d.blocking else ""
-        lines.append(f"  {d.severity.value}{block} {d.code} {where}: {d.message}")
+        lines.append(f"  {d.severity.value}{block} {d.code} {d.where}: {d.message}")
         if d.hint:
             lines.append(f"      hint: {d.hint}")
     return "\n".join(lines)

@@ -27,19 +27,10 @@ def print_json(result: OperationResult) -> None:
 
 
 def diagnostic_line(d: Diagnostic) -> str:
-    where = " ".join(
-        x
-        for x in (
-            f"[{d.asset_id}]" if d.asset_id is not None else "",
-            d.asset_root or "",
-            f"{d.path}" if d.path else "",
-        )
-        if x
-    )
     style = _STYLE.get(d.severity.value, "")
     block = " (blocking)" if d.blocking else ""
     head = f"[{style}]{d.severity.value}{block}[/] {escape(d.code)}"
-    text = f"  {head} {escape(where)}: {escape(d.message)}"
+    text = f"  {head} {escape(d.where)}: {escape(d.message)}"
     if d.hint:
         text += f"\n      [dim]hint: {escape(d.hint)}[/]"
     return text

@@ -29,6 +29,16 @@ class Diagnostic(BaseModel):
     path: str | None = None
     fix: str | None = None
 
+    @property
+    def where(self) -> str:
+        """`[id] root path`, as far as known: what every front end prints before the message."""
+        parts = (
+            f"[{self.asset_id}]" if self.asset_id is not None else "",
+            self.asset_root or "",
+            self.path or "",
+        )
+        return " ".join(x for x in parts if x)
+
     def located(self, asset_id: int | None, asset_root: str | None) -> Diagnostic:
         """Return a copy that names the asset it belongs to (families don't know it)."""
         return self.model_copy(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..models.declaration import ASSET_FILE
@@ -47,16 +48,14 @@ class WorkspaceSnapshot:
 
     def find(self, ref: str | int) -> RegisteredAsset | None:
         """By asset_id or root, in O(1): the index is built once per snapshot."""
-        return self._index().get(ref)
+        return self._by_ref.get(ref)
 
-    def _index(self) -> dict[str | int, RegisteredAsset]:
-        index: dict[str | int, RegisteredAsset] | None = self.__dict__.get("_by_ref")
-        if index is None:
-            index = {}
-            for asset in reversed(self.registered):  # the first match wins, as a scan would
-                index[asset.entry.root] = asset
-                index[asset.entry.asset_id] = asset
-            object.__setattr__(self, "_by_ref", index)  # a cache, not state: still immutable
+    @cached_property
+    def _by_ref(self) -> dict[str | int, RegisteredAsset]:
+        index: dict[str | int, RegisteredAsset] = {}
+        for asset in reversed(self.registered):  # the first match wins, as a scan would
+            index[asset.entry.root] = asset
+            index[asset.entry.asset_id] = asset
         return index
 
     def build_set(self) -> list[RegisteredAsset]:
