@@ -15,6 +15,7 @@ from .cache_cmds import COMMANDS as CACHE_COMMANDS
 from .context import Ctx
 from .doctor_cmds import COMMANDS as DOCTOR_COMMANDS
 from .render import err
+from .studio_cmds import COMMANDS as STUDIO_COMMANDS
 from .watch_cmds import COMMANDS as WATCH_COMMANDS
 from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
 
@@ -65,6 +66,7 @@ for _cmd in [
     *CACHE_COMMANDS,
     *WATCH_COMMANDS,
     *DOCTOR_COMMANDS,
+    *STUDIO_COMMANDS,
 ]:
     cli.add_command(_cmd)
 
