@@ -713,6 +713,19 @@ class CacheStore:
 
     # ----------------------------------------------------------------- get / put
 
+    def contains(self, key: str) -> bool:
+        """Whether an entry for `key` is stored (unverified: `get` still checks it). Cheap,
+        for deciding what to fetch from a remote tier; False when the cache is unusable."""
+        _check_key(key)
+        cache = self._cache
+        if cache is None:
+            return False
+        try:
+            rows = cache._sql("SELECT 1 FROM Cache WHERE key = ? AND raw = 1", (key,)).fetchall()
+        except Exception:
+            return False
+        return bool(rows)
+
     def get(
         self, key: str, accept: Callable[[bytes, dict[str, Any]], str | None] | None = None
     ) -> CacheLookup:
