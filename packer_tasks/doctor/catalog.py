@@ -273,6 +273,25 @@ _TABLE: list[tuple[str, Severity, CodeKind, str] | tuple[str, Severity, CodeKind
     ("build.materialization_failed", _E, _B, "an asset could not be materialized mid-pack"),
     ("build.promotion_failed", _E, _B, "build outputs could not be written or promoted"),
     ("build.cache_unavailable", _W, _B, "the cache cannot be used; the build ran without it"),
+    (
+        "build.remote_cache_unavailable",
+        _W,
+        _B,
+        "the remote cache tier failed (down, slow, errors) or uploads did not finish; "
+        "the build went on locally",
+    ),
+    (
+        "build.remote_cache_corrupt",
+        _W,
+        _B,
+        "remote cache entries failed verification; they were treated as misses",
+    ),
+    (
+        "config.invalid_setting",
+        _W,
+        _O,
+        "a packer setting (pyproject.toml table, environment) is malformed and was ignored",
+    ),
     # -- checking an assets.pa (inspect) ----------------------------------------------------
     ("pa.unreadable", _E, _A, "the assets.pa file cannot be read"),
     ("pa.bad_metadata", _E, _A, "an asset's header metadata has the wrong types or ranges"),
