@@ -19,7 +19,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -140,10 +140,19 @@ class Nginx:
         }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer is part of the faults, not news: nothing is
+    printed (the packer under test shares this process's stderr)."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return
+
+
 class FaultProxy:
     """A forwarding proxy to `upstream` (host:port) whose `fault` can be changed anytime:
     None (forward), "500", "truncate", "wrong_length", "slow", "redirect". `only` limits
-    the fault to request paths containing it (e.g. "/cas/")."""
+    the fault to request paths containing it (e.g. "/cas/"). Counting is approximate under
+    concurrency (plain integer updates), which is all the tests need."""
 
     def __init__(self, upstream_port: int, *, slow_seconds: float = 3.0) -> None:
         self.upstream_port = upstream_port
@@ -151,7 +160,11 @@ class FaultProxy:
         self.only = ""
         self.slow_seconds = slow_seconds
         self.requests = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.responses = 0
+        self.authorization: set[str] = set()  # every Authorization header seen
+        # Called (in the proxy's thread) after each complete response, with their count.
+        self.on_response: Callable[[int], object] = lambda n: None
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -178,6 +191,8 @@ class FaultProxy:
 
             def _relay(self) -> None:
                 proxy.requests += 1
+                if self.headers.get("Authorization"):
+                    proxy.authorization.add(self.headers["Authorization"])
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 fault = proxy.fault if proxy.only in self.path else None
@@ -211,6 +226,8 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 self._send(status, data)
+                proxy.responses += 1
+                proxy.on_response(proxy.responses)
 
             def _upstream(self, body: bytes | None) -> tuple[int, bytes]:
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=10)

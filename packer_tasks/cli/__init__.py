@@ -45,6 +45,18 @@ from .workspace_cmds import COMMANDS as WORKSPACE_COMMANDS
     "[tool.prometeu-packer] cache-dir, then .prometeu-cache/).",
 )
 @click.option("--no-cache", is_flag=True, help="Materialize everything; read and write no cache.")
+@click.option(
+    "--remote-cache",
+    metavar="URL",
+    default=None,
+    help="Shared remote cache (Bazel HTTP layout; default: $PROMETEU_PACKER_REMOTE_CACHE, "
+    "then [tool.prometeu-packer] remote-cache). Read-only unless --remote-cache-write.",
+)
+@click.option(
+    "--remote-cache-write",
+    is_flag=True,
+    help="Also upload to the remote cache (trusted builds only).",
+)
 @click.version_option(package_name="prometeu-packer")
 @click.pass_context
 def cli(
@@ -53,10 +65,13 @@ def cli(
     events: str | None,
     cache_dir: Path | None,
     no_cache: bool,
+    remote_cache: str | None,
+    remote_cache_write: bool,
 ) -> None:
     """Validate PROMETEU game assets and pack them into build/assets.pa."""
     ctx.obj = Ctx(project_dir, events=events, command=ctx.invoked_subcommand)
     ctx.obj.cache_dir, ctx.obj.no_cache = cache_dir, no_cache
+    ctx.obj.remote_cache, ctx.obj.remote_cache_write = remote_cache, remote_cache_write
     ctx.call_on_close(ctx.obj.close)
 
 

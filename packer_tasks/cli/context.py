@@ -42,6 +42,8 @@ class Ctx:
         self.project_dir = project_dir
         self.cache_dir: Path | None = None
         self.no_cache = False
+        self.remote_cache: str | None = None  # --remote-cache URL
+        self.remote_cache_write = False
         self._service: PackerService | None = None
         self._closers: list[Callable[[], None]] = []
         # True when `--events jsonl` owns stdout: human output and `--json` go to stderr.
@@ -101,7 +103,13 @@ class Ctx:
             except ProjectNotFound as exc:
                 err.print(f"[red]error:[/] {exc}")
                 raise SystemExit(2) from None
-            cache = resolve_cache(project, self.cache_dir, disabled=self.no_cache)
+            cache = resolve_cache(
+                project,
+                self.cache_dir,
+                disabled=self.no_cache,
+                remote_url=self.remote_cache,
+                remote_write=self.remote_cache_write,
+            )
             self._service = PackerService(project, sink=self.sink, cache=cache)
             try:
                 self._service.recover()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from types import TracebackType
 
 from prometeu_cache.digests import DigestMemo
-from prometeu_cache.store import CacheStore
 
 from ..events.sink import OperationEmitter
 from ..workspace.project import Project
 from ..workspace.settings import CacheConfig
 from .frozen import FrozenInputs
 from .materialize import Materializer
+from .remote_tier import open_cache
 
 
 class BuildSession:
@@ -24,11 +24,8 @@ class BuildSession:
         memo: DigestMemo | None = None,
     ) -> None:
         self.config = config
-        self.cache = (
-            CacheStore(config.directory, size_limit=config.size_limit)
-            if config.directory is not None
-            else None
-        )
+        # The local store, with the remote tier behind it when one is configured.
+        self.cache = open_cache(config)
         self._own_memo = memo is None
         self.memo = memo if memo is not None else DigestMemo(project.meta_dir)
         self.frozen = FrozenInputs(self.memo)
