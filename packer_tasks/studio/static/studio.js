@@ -133,16 +133,17 @@ function renderDetails(result) {
     kv([["root", `assets/${a.root}`], ["uuid", a.asset_uuid ?? "?"], ["family", a.family ?? "?"],
         ["build", a.included_in_build ? "included" : a.registered ? "excluded" : "unregistered"],
         ["artifacts", a.artifact_count]]),
+    h("h3", {}, `Diagnostics (${diags.length})`),
+    h("div", { id: "details-diagnostics" }, diags.length ? diags.map(diagnostic) : h("p", { class: "muted" }, "none")),
+    h("h3", {}, "Preview (from build/assets.pa)"), h("div", { id: "preview" }, h("p", { class: "muted" }, a.included_in_build ? "loading…" : "not in the build set")),
     h("h3", {}, "Inputs"),
     h("table", { class: "inputs" }, h("tbody", {}, a.inputs.map((i) => h("tr", {},
       h("td", {}, i.file), h("td", { class: "muted" }, i.roles.join(", ")),
       h("td", {}, i.exists ? `${i.size} bytes` : "missing"))))),
-    h("h3", {}, "Output"), h("pre", {}, JSON.stringify(a.output, null, 2)),
-    h("h3", {}, "Preload"), h("pre", {}, JSON.stringify(a.preload, null, 2)),
-    h("h3", {}, `Diagnostics (${diags.length})`),
-    h("div", { id: "details-diagnostics" }, diags.length ? diags.map(diagnostic) : h("p", { class: "muted" }, "none")),
-    h("h3", {}, "Preview (from build/assets.pa)"), h("div", { id: "preview" }, h("p", { class: "muted" }, a.included_in_build ? "loading…" : "not in the build set")),
-    h("h3", {}, "Declaration (asset.json)"), h("pre", {}, JSON.stringify(a.declaration, null, 2)));
+    h("div", { class: "two" },
+      h("div", {}, h("h3", {}, "Output"), h("pre", {}, JSON.stringify(a.output, null, 2))),
+      h("div", {}, h("h3", {}, "Preload"), h("pre", {}, JSON.stringify(a.preload, null, 2)))),
+    h("details", {}, h("summary", {}, "Declaration (asset.json)"), h("pre", {}, JSON.stringify(a.declaration, null, 2))));
 }
 
 async function loadPreview(asset) {
