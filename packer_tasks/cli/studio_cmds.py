@@ -3,6 +3,8 @@ so `--help` and every other command stay fast)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from ..workspace.project import ProjectNotFound
@@ -44,7 +46,9 @@ def studio(ctx: Ctx, port: int, open_browser: bool) -> None:
         import webbrowser
 
         webbrowser.open(server.url)
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutdown
+        server.run()
+    out.print("Studio stopped")
 
 
 COMMANDS = [studio]

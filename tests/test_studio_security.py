@@ -1,0 +1,157 @@
+"""The Studio is a local server: it must not be drivable by other pages or other hosts.
+
+Checked with httpx directly against a real server: a cross-origin request without the
+per-run token is refused and changes nothing; a foreign Host header (DNS rebinding) is
+refused; a path that tries to leave the package's static files or the project is refused
+and leaks nothing. Also: `prometeu-packer studio` itself binds loopback and prints its URL.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import CLI, STARTER, cli_env, copy_project
+from studio_support import studio
+
+from packer_tasks.studio.security import TOKEN_HEADER
+from packer_tasks.studio.server import StudioServer
+
+EVIL = "http://attacker.example"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[StudioServer, Path]]:
+    project = copy_project(STARTER, tmp_path / "game")
+    with studio(project) as server:
+        yield server, project
+
+
+def registry_bytes(project: Path) -> bytes:
+    return (project / "assets" / ".prometeu" / "index.json").read_bytes()
+
+
+def test_a_cross_origin_request_without_the_token_is_refused_and_changes_nothing(
+    served: tuple[StudioServer, Path],
+) -> None:
+    server, project = served
+    before = registry_bytes(project)
+    with httpx.Client(base_url=server.url) as client:
+        # What a form or fetch() on another site can send: no token, a foreign Origin.
+        forged = client.post("/api/actions/exclude", json={"ref": 1}, headers={"origin": EVIL})
+        assert forged.status_code == 403, forged.text
+        assert client.post("/api/actions/exclude", json={"ref": 1}).status_code == 403
+        assert client.post("/api/wizard/pack").status_code == 403
+        wrong = client.post(
+            "/api/actions/exclude", json={"ref": 1}, headers={TOKEN_HEADER: "guess"}
+        )
+        assert wrong.status_code == 403
+        # Even the right token does not pass from a foreign page.
+        stolen = client.post(
+            "/api/actions/exclude",
+            json={"ref": 1},
+            headers={TOKEN_HEADER: server.token, "origin": EVIL},
+        )
+        assert stolen.status_code == 403
+        assert registry_bytes(project) == before
+        assert not (project / "build").exists()
+        # The page itself (same origin, token from the served page) may.
+        page = client.get("/").text
+        token = re.search(r'name="studio-token" content="([^"]+)"', page)
+        assert token is not None and token.group(1) == server.token
+        ok = client.post(
+            "/api/actions/exclude",
+            json={"ref": 1},
+            headers={TOKEN_HEADER: token.group(1), "origin": server.url.rstrip("/")},
+        )
+        assert ok.status_code == 200 and ok.json()["status"] == "success", ok.text
+    assert registry_bytes(project) != before
+
+
+def test_a_foreign_host_header_is_refused(served: tuple[StudioServer, Path]) -> None:
+    server, project = served
+    with httpx.Client(base_url=server.url) as client:
+        for host in ("attacker.example", f"attacker.example:{server.port}", "127.0.0.1:1"):
+            for path in ("/", "/api/workspace", "/api/events"):
+                answer = client.get(path, headers={"host": host})
+                assert answer.status_code == 421, (host, path, answer.text)
+                assert server.token not in answer.text
+        rebound = client.post(
+            "/api/wizard/pack", headers={"host": "attacker.example", TOKEN_HEADER: server.token}
+        )
+        assert rebound.status_code == 421
+        assert client.get("/", headers={"host": f"localhost:{server.port}"}).status_code == 200
+    assert not (project / "build").exists()
+
+
+def raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """A request line sent as written (clients normalise `..` away before sending)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_a_path_escaping_url_is_refused_and_reads_nothing_outside(
+    served: tuple[StudioServer, Path],
+) -> None:
+    server, project = served
+    (project / "secret.txt").write_text("TOP-SECRET")
+    secrets = (b"TOP-SECRET", b"root:x:", b"[project]", b"def create_app")
+    for target in (
+        "/static/../../../../etc/passwd",
+        "/static/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/static/%2e%2e/%2e%2e/app.py",
+        "/static/%252e%252e%252fapp.py",
+        "/static/..\\..\\app.py",
+        "/../secret.txt",
+        "/api/asset?ref=../../secret.txt",
+        "/api/asset?ref=/etc/passwd",
+        "/api/preview/sheet.png?id=../../secret.txt",
+        "/api/preview/sample.wav?id=1&n=../../../etc/passwd",
+        "/static/index.html",
+    ):
+        status, body = raw_get(server.port, target)
+        assert status in (400, 404), (target, status, body[:200])
+        assert not any(s in body for s in secrets), target
+    # What the page needs is served.
+    status, body = raw_get(server.port, "/static/studio.js")
+    assert status == 200 and b"x-prometeu-token" in body
+
+
+def test_the_cli_serves_on_loopback_and_prints_its_url(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "game")
+    proc = subprocess.Popen(
+        [*CLI, "--project", str(project), "studio", "--port", "0"],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert found, (line, proc.stderr.read() if proc.stderr else "")
+        page = httpx.get(found.group(0), timeout=10)
+        assert page.status_code == 200 and "PROMETEU Studio" in page.text
+        assert 'content="$token"' not in page.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0, proc.stderr.read() if proc.stderr else ""
