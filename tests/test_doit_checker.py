@@ -33,9 +33,9 @@ ALL_UP = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
 
 
 def _inputs(project: Path) -> list[Path]:
-    """Every file `doit pack` hashes: each registered asset's asset.json and declared
-    inputs (the registry is read by the service on every run, never hashed)."""
-    files: list[Path] = []
+    """Every file `doit pack` hashes: the registry, each registered asset's asset.json and
+    declared inputs."""
+    files: list[Path] = [project / "assets" / ".prometeu" / "index.json"]
     for asset_json in sorted((project / "assets").rglob("asset.json")):
         if "wip" in asset_json.parts:
             continue  # the unregistered example is never built, never hashed
@@ -61,6 +61,8 @@ class HashCounter:
             digest = prometeu_cache.keys.blake3_hex(f.read_bytes())
             assert digest not in self.by_digest, f"{f} duplicates {self.by_digest[digest]}"
             self.by_digest[digest] = f.name if f.suffix != ".json" else f"{f.parent.name}/"
+            if f.name == "index.json":
+                self.by_digest[digest] = "index.json"
         self.counts.clear()
 
     def note(self, digest: str) -> None:

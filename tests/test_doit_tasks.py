@@ -5,6 +5,7 @@ task) and `doit -n N`, whose workers are forked from that process."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,6 @@ from test_doit_support import (
     run_doit_process,
 )
 
-ASSET_TASKS = [f"pack:asset-{i}" for i in range(1, 6)]
 ALL_MISSES = {"packed": 5, "hits": 0, "misses": 5, "up": 0}
 UP_TO_DATE = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
 
@@ -32,7 +32,7 @@ def test_pack_is_listed_documented_and_does_not_clash(tmp_path: Path) -> None:
     assert [line.split()[0] for line in listed] == ["pack"], listed
     assert "Pack this project's build set" in listed[0]
     every = run_doit(project, "list", "--all", "--quiet").stdout.split()
-    assert every == ["pack", "pack:assemble", *ASSET_TASKS]
+    assert every == ["pack", "pack:assemble"]
     commands = {cmd.get_name() for cmd in DoitMain.DOIT_CMDS}
     assert {"run", "list", "info", "help"} <= commands and not commands & set(every)
 
@@ -42,7 +42,10 @@ def test_pack_is_listed_documented_and_does_not_clash(tmp_path: Path) -> None:
     info = run_doit(project, "info", "pack:assemble", check=False).stdout
     assert "write build/assets.pa and its companions" in info
     assert "status     : run" in info
-    for needle in ("build/assets.pa", "build/.prometeu-build.json", *ASSET_TASKS):
+    # One task over the build set: its dependencies are the registry, every build-set
+    # asset.json and every declared input.
+    deps = ("assets/.prometeu/index.json", "assets/ui/hud_icons/asset.json", "heart.png")
+    for needle in ("build/assets.pa", "build/.prometeu-build.json", *deps):
         assert needle in info, (needle, info)
     assert not (project / "build").exists(), "list/help/info must not build"
 
@@ -84,25 +87,25 @@ def test_blocked_asset_fails_cleanly_and_keeps_the_previous_build(tmp_path: Path
     log = tmp_path / "events.jsonl"
     failed = run_doit(project, env=base_env(PROMETEU_PACKER_EVENTS=str(log)), check=False)
     assert failed.returncode != 0, failed.output
-    assert "packer: pack:asset-1 failed" in failed.output
-    assert "heart.png" in failed.output
-    assert "pack failed: 1 task(s) failed (1 asset(s) blocked)" in failed.output
+    assert "packer: pack:assemble failed" in failed.output
+    assert "pack blocked by asset content" in failed.output and "heart.png" in failed.output
+    assert "pack failed: 1 task(s) failed" in failed.output
     assert build_bytes(project) == reference, "a blocked pack must not touch build/"
     lifecycle = [e for e in events(log) if e["kind"] in ("build_started", "build_finished")]
     assert [e["kind"] for e in lifecycle] == ["build_started", "build_finished"]
     assert lifecycle[1]["data"]["status"] == "blocked"
 
-    # Restoring the file: the asset's old payload is still cached; build/ was never wrong.
-    # asset-1 re-runs (a failed task keeps no state) while assemble is up to date: the
-    # summary and the events still count that lookup.
+    # Restoring the file: build/ was never wrong. The task re-runs (a failed task keeps no
+    # state); the service finds build/ already holding this build and publishes nothing.
     heart.write_bytes(original)
+    log.unlink()
     fixed = run_doit(project, env=base_env(PROMETEU_PACKER_EVENTS=str(log)))
-    assert fixed.counts() == {"packed": 5, "hits": 1, "misses": 0, "up": 4}, fixed.output
-    assert fixed.summary_line().startswith("build/assets.pa is up to date: 5 asset(s), 1 cache")
+    assert fixed.counts() == UP_TO_DATE, fixed.output
+    assert fixed.summary_line().startswith("build/assets.pa is up to date: 5 asset(s), 0 cache")
     assert build_bytes(project) == reference
     evts = [e for e in events(log) if e["kind"].startswith(("build_", "cache_"))]
-    assert [e["kind"] for e in evts] == ["build_started", "cache_hit", "build_finished"]
-    assert evts[-1]["data"]["cache_hits"] == 1
+    assert [e["kind"] for e in evts] == ["build_started", "build_finished"]
+    assert evts[-1]["data"]["up_to_date"] == 5
     assert run_doit(project).counts() == UP_TO_DATE
 
 
@@ -119,8 +122,9 @@ def test_parallel_runs_report_and_build_the_same(tmp_path: Path) -> None:
     assert first.counts() == ALL_MISSES, first.output
     assert build_bytes(project) == reference
     assert run_doit_process(project, "-n", "3", "pack").counts() == UP_TO_DATE
-    # Forget the doit state of all asset tasks: they re-run and hit the cache.
-    run_doit(project, "forget", *ASSET_TASKS)
+    # Forget doit's state and remove build/: every asset comes back from the cache.
+    run_doit(project, "forget", "pack:assemble")
+    shutil.rmtree(project / "build")
     again = run_doit_process(project, "-n", "3", "pack")
     assert again.counts() == {"packed": 5, "hits": 5, "misses": 0, "up": 0}, again.output
     assert build_bytes(project) == reference

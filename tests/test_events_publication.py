@@ -243,17 +243,19 @@ def check_pack_events(
         asset_id = e.affected_assets[0].asset_id
         assert asset_id is not None, e
         cached_ids.append(asset_id)
-    assert sorted(cached_ids) == build_set  # exactly one lookup outcome per asset
+    # exactly one lookup outcome per asset not kept from the previous build
+    assert len(set(cached_ids)) == len(cached_ids) and set(cached_ids) <= set(build_set)
     hits = sum(e.kind is EventKind.CACHE_HIT for e in cache)
     misses = sum(e.kind is EventKind.CACHE_MISS for e in cache)
-    assert hits + misses == result.packed_assets == len(build_set)
+    assert hits + misses + result.up_to_date == result.packed_assets == len(build_set)
     assert (hits, misses) == (result.cache_hits, result.cache_misses)
 
     finished = events[-1].data
     assert finished["status"] == "success"
     assert finished["packed_assets"] == result.packed_assets
     assert (finished["cache_hits"], finished["cache_misses"]) == (hits, misses)
-    return {"hits": hits, "misses": misses}
+    assert finished["up_to_date"] == result.up_to_date
+    return {"hits": hits, "misses": misses, "up": result.up_to_date}
 
 
 def test_pack_publishes_build_lifecycle_progress_and_cache_outcomes(project: Project) -> None:
@@ -261,7 +263,7 @@ def test_pack_publishes_build_lifecycle_progress_and_cache_outcomes(project: Pro
 
     first = service.pack()
     assert first.status is Status.SUCCESS
-    assert check_pack_events(sink, first, STARTER_BUILD_SET) == {"hits": 0, "misses": 5}
+    assert check_pack_events(sink, first, STARTER_BUILD_SET) == {"hits": 0, "misses": 5, "up": 0}
 
     # build/ already holds this build: a lifecycle, no lookups, nothing written
     same = service.pack()
@@ -274,12 +276,13 @@ def test_pack_publishes_build_lifecycle_progress_and_cache_outcomes(project: Pro
     second = service.pack()
     assert second.status is Status.SUCCESS
     assert second.operation_id != first.operation_id
-    assert check_pack_events(sink, second, STARTER_BUILD_SET) == {"hits": 5, "misses": 0}
+    assert check_pack_events(sink, second, STARTER_BUILD_SET) == {"hits": 5, "misses": 0, "up": 0}
 
-    # one excluded asset: it is neither materialized nor looked up
+    # one excluded asset: it is neither materialized nor looked up, and the others keep
+    # their bytes from the build in build/ (no lookup either)
     assert service.exclude_asset_from_build(3).status is Status.SUCCESS
     third = service.pack()
-    assert check_pack_events(sink, third, [1, 2, 4, 5]) == {"hits": 4, "misses": 0}
+    assert check_pack_events(sink, third, [1, 2, 4, 5]) == {"hits": 0, "misses": 0, "up": 4}
     check_envelopes(sink.events, project.project_id)
 
 
@@ -352,7 +355,9 @@ def test_per_operation_order_holds_with_concurrent_operations(project: Project) 
             # a pack whose build/ already held the build publishes nothing else
             done = r.packed_assets if r.published else 0
             assert kinds.count("progress_updated") == done
-            assert kinds.count("cache_hit") + kinds.count("cache_miss") == done
+            # assets keyed as in the previous build keep its bytes: no cache lookup
+            lookups = kinds.count("cache_hit") + kinds.count("cache_miss")
+            assert lookups + (r.up_to_date if r.published else 0) == done
         elif r.operation == "validate_pack":
             assert kinds[-1] == "diagnostics_updated"
         elif r.operation == "list_assets":

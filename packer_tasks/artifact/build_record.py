@@ -22,11 +22,10 @@ from prometeu_cache.digests import DigestMemo, stat_key
 from prometeu_cache.keys import blake3_file, blake3_hex, canonical_bytes
 
 from ..canonical_json import pretty
+from ..format_versions import BUILD_FORMAT_VERSION
 from .companions import OUTPUT_NAMES
 
 RECORD_FILE = ".prometeu-build.json"
-# Bump when the outputs' bytes change for the same build key (companion layout, header).
-BUILD_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -118,23 +117,34 @@ def stale_reason(build_dir: Path, key: str, memo: DigestMemo) -> str | None:
     if record.build_key != key:
         return "the sources changed since build/ was written"
     for name, (size, digest) in sorted(record.outputs.items()):
-        path = build_dir / name
+        problem = output_problem(build_dir, name, size, digest, memo)
+        if problem is not None:
+            return problem
+    return None
+
+
+def output_problem(
+    build_dir: Path, name: str, size: int, digest: str, memo: DigestMemo
+) -> str | None:
+    """Why build/<name> is not the file of this size and blake3 (None when it is). A file
+    whose stat facts the memo knows is not read; any other is hashed once."""
+    path = build_dir / name
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return f"build/{name} is missing"
+    if not _is_regular(st) or st.st_size != size:
+        return f"build/{name} is not the file the build wrote"
+    skey = stat_key(output_label(name), st)
+    known = memo.get(skey)
+    if known is None:
         try:
-            st = os.stat(path, follow_symlinks=False)
+            known = blake3_file(path)
         except OSError:
-            return f"build/{name} is missing"
-        if not _is_regular(st) or st.st_size != size:
-            return f"build/{name} is not the file the build wrote"
-        skey = stat_key(output_label(name), st)
-        known = memo.get(skey)
-        if known is None:
-            try:
-                known = blake3_file(path)
-            except OSError:
-                return f"build/{name} cannot be read"
-            memo.put(skey, known)
-        if known != digest:
-            return f"build/{name} was changed after the build wrote it"
+            return f"build/{name} cannot be read"
+        memo.put(skey, known)
+    if known != digest:
+        return f"build/{name} was changed after the build wrote it"
     return None
 
 

@@ -1,11 +1,12 @@
 """One `doit` run's view of the packer: a thin host over `PackerService`.
 
-The task creator makes one `DoitHost` and hands it to every action as an argument (no
-module globals). Asset tasks materialize through the service into the cache; `assemble`
-asks the service whether build/ already holds the current build and, if not, publishes
-through `PackerService.pack` — the same path as the CLI, `watch` and an embedding host.
-The run's lifecycle (build_started … build_finished) is closed from doit's teardown, which
-the runner calls whatever reporter is in use.
+The task creator makes one `DoitHost` and hands it to the task as an argument (no module
+globals). `assemble` asks whether build/ already holds the current build — first by the
+stat manifest (one stat per file, without importing the packer's pipeline), then, when
+anything moved, by the service's full check — and, if not, publishes through
+`PackerService.pack`: the same path as the CLI, `watch` and an embedding host. The run's
+lifecycle (build_started … build_finished) is closed from doit's teardown, which the
+runner calls whatever reporter is in use.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
 
-from ..events.sink import OperationEmitter
-from ..models.diagnostic import Diagnostic
-from ..models.event import AssetRef, EventKind
-from ..models.results import PackResult, Status
-from ..pipeline.session import BuildSession
-from ..service import PackerService
-from ..workspace.snapshot import WorkspaceSnapshot
+from ..format_versions import manifest_versions
+from ..workspace.project import Project
+from ..workspace.stat_manifest import StatManifest, read_manifest, unchanged
+
+if TYPE_CHECKING:
+    from ..events.sink import EventSink, OperationEmitter
+    from ..models.diagnostic import Diagnostic
+    from ..models.results import PackResult
+    from ..pipeline.session import BuildSession
+    from ..service import PackerService
 
 INTERRUPTED_EXIT = 130
 
@@ -47,21 +51,47 @@ class Interrupted(Exception):
 
 
 class DoitHost:
-    """The service, the run's event emitter and the build session its tasks share."""
+    """The service (made on first need), the run's event emitter and build session."""
 
-    def __init__(self, service: PackerService, snapshot: WorkspaceSnapshot) -> None:
-        self.service = service
-        self.snapshot = snapshot  # what the tasks were made from
-        self.emitter: OperationEmitter = service.emitter()
+    def __init__(self, project: Project, sink: EventSink | None) -> None:
+        self.project = project
+        self._sink = sink
+        self._service: PackerService | None = None
+        self._emitter: OperationEmitter | None = None
         self._session: BuildSession | None = None
         self._pid = os.getpid()
         self.started = False
         self.finished = False
         self.interrupted = False
-        self.failed: dict[int, str] = {}
-        self.build_set: list[int] = []  # asset ids with a task, in task order
-        self.executed: set[int] = set()  # asset tasks that ran in this process
+        self.failed = False
         self._held: dict[int, Any] = {}  # signal handlers replaced while the run is active
+        self.manifest: StatManifest | None = read_manifest(project.root, manifest_versions())
+        # Decided when the task is made: nothing moved since the last full check.
+        self.unchanged = self.manifest is not None and unchanged(project.root, self.manifest)
+
+    @property
+    def service(self) -> PackerService:
+        if self._service is None:
+            from ..service import PackerService
+            from .sinks import run_sink
+
+            sink = self._sink if self._sink is not None else run_sink()
+            self._service = PackerService(self.project, sink=sink)
+        return self._service
+
+    @property
+    def emitter(self) -> OperationEmitter:
+        if self._emitter is None:
+            self._emitter = self.service.emitter()
+        return self._emitter
+
+    def build_sources(self) -> tuple[list[str], int]:
+        """What the task depends on (project-relative) and the build set's size: the
+        manifest's when nothing moved, else the current snapshot's."""
+        if self.unchanged and self.manifest is not None:
+            return list(self.manifest.sources), self.manifest.assets
+        snap = self.service.snapshot()
+        return snap.build_sources(), len(snap.build_set())
 
     # -- the session, per process (doit -n N forks workers) ----------------------------
 
@@ -74,6 +104,8 @@ class DoitHost:
         return self._session
 
     def begin(self) -> None:
+        from ..models.event import EventKind
+
         self.session()
         if not self.started:
             self.started = True
@@ -84,51 +116,27 @@ class DoitHost:
 
     # -- actions --------------------------------------------------------------------------
 
-    def materialize(self, asset_id: int) -> dict[str, Any] | TaskFailed:
-        """`pack:asset-N`: materialize one asset into the cache."""
-        if self.interrupted:
-            return TaskFailed("interrupted")
-        with self._guard():
-            self.begin()
-            self.executed.add(asset_id)
-            report = self.service.materialize_asset(asset_id, self.session(), self.snapshot)
-            self.session().memo.flush()
-            asset = self.snapshot.find(asset_id)
-            self.emitter.emit(
-                EventKind.PROGRESS_UPDATED,
-                f"materialized {asset.entry.root if asset else asset_id}",
-                progress=(len(self.executed), len(self.build_set)),
-                assets=[AssetRef(asset_id=asset_id, root=asset.entry.root)] if asset else [],
-            )
-            if report.build is None:
-                self.failed[asset_id] = "blocked"
-                blocking = [d for d in report.diagnostics if d.blocking] or report.diagnostics
-                return TaskFailed(plain_diagnostics(blocking))
-            return {"cache_key": report.build.cache_key, "cache_hit": report.build.cache_hit}
-        return TaskFailed("interrupted")
-
     def assemble(self) -> dict[str, Any] | TaskFailed:
         """`pack:assemble`: publish through the service's one pack path."""
         if self.interrupted:
             return TaskFailed("interrupted")
         with self._guard():
             self.begin()
-            result = self.service.pack(
-                session=self.session(),
-                emitter=self.emitter,
-                announce=False,
-                unchanged=[i for i in self.build_set if i not in self.executed],
-            )
+            result = self.service.pack(session=self.session(), emitter=self.emitter, announce=False)
             self.finished = True  # the pack published build_finished itself
             self.session().memo.flush()
-            if result.status is not Status.SUCCESS:
+            if result.status.value != "success":
+                self.failed = True
                 return TaskFailed(f"{result.summary}\n{plain_diagnostics(result.diagnostics)}")
-            return _values(result, self.session().materializer.outcomes)
+            return _values(result)
         return TaskFailed("interrupted")
 
     def build_is_current(self, task: Any, values: dict[str, Any]) -> bool:
-        """doit `uptodate` of assemble: build/'s record and files against the sources,
-        after recovering any interrupted publication. Never doit's own memory."""
+        """doit `uptodate` of assemble: nothing moved since the last full check (the stat
+        manifest), or else build/'s record and files against the sources, after
+        recovering any interrupted publication. Never doit's own memory."""
+        if self.unchanged:
+            return True
         with self._guard():
             reason = self.service.build_status(self._session)
             if reason is None:
@@ -142,6 +150,8 @@ class DoitHost:
         opened, release the session; after Ctrl-C, exit 130 with one line."""
         if self._session is not None and self._pid == os.getpid():
             if self.started and not self.finished:
+                from ..models.event import EventKind
+
                 self.finished = True
                 status = (
                     "interrupted" if self.interrupted else "blocked" if self.failed else "failed"
@@ -154,7 +164,7 @@ class DoitHost:
             self._session.close()
             self._session = None
         self._release_interrupts()
-        close_sink = getattr(self.service.sink, "close", None)
+        close_sink = getattr(self._service.sink, "close", None) if self._service else None
         if callable(close_sink):
             close_sink()
         if self.interrupted:
@@ -200,11 +210,13 @@ class DoitHost:
             self.interrupted = True
 
 
-def _values(result: PackResult, outcomes: dict[int, str]) -> dict[str, Any]:
+def _values(result: PackResult) -> dict[str, Any]:
     """What assemble returns to doit (and, through doit, to the reporter): the pack's
-    own cache lookups, per asset (task values must be JSON)."""
+    own counts (task values must be JSON)."""
     return {
         "packed_assets": result.packed_assets,
         "published": result.published,
-        "looked_up": {str(k): v for k, v in sorted(outcomes.items()) if v in ("hit", "miss")},
+        "cache_hits": result.cache_hits,
+        "cache_misses": result.cache_misses,
+        "up_to_date": result.up_to_date,
     }

@@ -13,7 +13,6 @@ from typing import Any
 from doit.reporter import ConsoleReporter
 
 GROUP = "pack"
-ASSET_PREFIX = f"{GROUP}:asset-"
 ASSEMBLE = f"{GROUP}:assemble"
 
 
@@ -23,20 +22,13 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
     def __init__(self, outstream: Any, options: Any) -> None:
         super().__init__(outstream, options)
         self._t0 = time.monotonic()
-        self._looked_up: dict[str, bool] = {}  # asset task -> cache hit?
-        self._skipped: set[str] = set()  # asset tasks doit found up to date
         self._assembled: dict[str, Any] | None = None
-        self._assemble_current = False
+        self._current: int | None = None  # build-set size when assemble was up to date
 
     def add_success(self, task: Any) -> None:
         values = getattr(task, "values", None) or {}
-        if task.name.startswith(ASSET_PREFIX) and "cache_hit" in values:
-            self._looked_up[task.name] = bool(values["cache_hit"])
-        elif task.name == ASSEMBLE and "packed_assets" in values:
+        if task.name == ASSEMBLE and "packed_assets" in values:
             self._assembled = values
-            for asset_id, outcome in dict(values.get("looked_up") or {}).items():
-                # A lookup the pack itself made (e.g. a payload gone from the cache).
-                self._looked_up.setdefault(f"{ASSET_PREFIX}{asset_id}", outcome == "hit")
         super().add_success(task)
 
     def execute_task(self, task: Any) -> None:
@@ -44,10 +36,8 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
             super().execute_task(task)
 
     def skip_uptodate(self, task: Any) -> None:
-        if task.name.startswith(ASSET_PREFIX):
-            self._skipped.add(task.name)
-        elif task.name == ASSEMBLE:
-            self._assemble_current = True
+        if task.name == ASSEMBLE:
+            self._current = int((getattr(task, "meta", None) or {}).get("assets", 0))
         else:
             super().skip_uptodate(task)
 
@@ -59,12 +49,8 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
         message = err.get_msg() if hasattr(err, "get_msg") else str(err)
         self.write(f"packer: {result['task'].name} failed\n{message.strip()}\n")
 
-    def _counts(self) -> str:
-        hits = sum(self._looked_up.values())
-        misses = len(self._looked_up) - hits
-        elapsed = time.monotonic() - self._t0
-        up = len(self._skipped - set(self._looked_up))
-        return f"{hits} cache hit(s), {misses} miss(es), {up} up-to-date, {elapsed:.2f}s"
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self._t0:.2f}s"
 
     def complete_run(self) -> None:
         for failure in self.failures:
@@ -76,24 +62,24 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
             self.write(line + "\n")
 
     def _summary(self) -> str | None:
-        """One line saying what this run checked and did (only what it checked)."""
-        checked = len(set(self._looked_up) | self._skipped)
+        """One line saying what this run checked and did."""
         if self.failures:
-            blocked = sum(1 for f in self.failures if f["task"].name.startswith(ASSET_PREFIX))
-            return (
-                f"pack failed: {len(self.failures)} task(s) failed "
-                f"({blocked} asset(s) blocked), {time.monotonic() - self._t0:.2f}s"
-            )
+            return f"pack failed: {len(self.failures)} task(s) failed, {self._elapsed()}"
         if self._assembled is not None:
-            n = int(self._assembled["packed_assets"])
-            if self._assembled.get("published"):
-                return f"packed {n} asset(s): {self._counts()}"
-            return f"build/assets.pa is up to date: {n} asset(s), {self._counts()}"
-        if self._assemble_current:
-            return f"build/assets.pa is up to date: {checked} asset(s), {self._counts()}"
-        if checked:  # only some asset tasks were selected (`doit pack:asset-3`)
+            v = self._assembled
+            n = int(v["packed_assets"])
+            counts = (
+                f"{int(v.get('cache_hits', 0))} cache hit(s), "
+                f"{int(v.get('cache_misses', 0))} miss(es), "
+                f"{int(v.get('up_to_date', 0))} up-to-date, {self._elapsed()}"
+            )
+            if v.get("published"):
+                return f"packed {n} asset(s): {counts}"
+            return f"build/assets.pa is up to date: {n} asset(s), {counts}"
+        if self._current is not None:
+            n = self._current
             return (
-                f"materialized {len(self._looked_up)} asset(s) into the cache, build/ not "
-                f"assembled (run `doit pack`): {self._counts()}"
+                f"build/assets.pa is up to date: {n} asset(s), 0 cache hit(s), 0 miss(es), "
+                f"{n} up-to-date, {self._elapsed()}"
             )
         return None

@@ -1,10 +1,13 @@
-"""doit task creators: one task per build-set asset plus a final `assemble`.
+"""doit task creator: `pack:assemble`, one task over the whole build set.
 
-`doit pack` runs the group. Asset tasks depend (file_dep) on their `asset.json` and inputs
-and materialize the asset into the cache; only changed assets re-run. `assemble` asks the
-service whether build/ holds the current build (build/'s own record and files, after
-recovering an interrupted publication) and, if not, publishes through `PackerService.pack`.
-Every pack task tears the run down through doit's teardown, whatever reporter runs.
+It depends (file_dep, blake3 content checker) on the registry, every build-set
+`asset.json` and every declared input; its `uptodate` asks whether build/ already holds the
+current build — the stat manifest answers a no-op with one stat per file, the service's
+full check (build/'s own record and files) answers everything else — and its action
+publishes through `PackerService.pack`, which materializes what changed (cache first) and
+reuses the rest. One task instead of one per asset: doit's per-task bookkeeping was most of
+a no-op's cost, and the service already knows which assets changed. Importing this module
+does not import the packer's pipeline; a no-op never does.
 """
 
 from __future__ import annotations
@@ -12,32 +15,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from ..artifact.build_record import RECORD_FILE
-from ..artifact.companions import OUTPUT_NAMES
-from ..events.sink import EventSink
-from ..models.declaration import ASSET_FILE
-from ..pipeline.materialize import PAYLOAD_FORMAT_VERSION
-from ..service import PackerService
-from ..workspace.project import Project, ProjectNotFound, find_project
-from ..workspace.snapshot import RegisteredAsset
+from ..format_versions import PAYLOAD_FORMAT_VERSION
+from ..workspace.project import BUILD_DIR, Project, ProjectNotFound, find_project
 from .host import DoitHost
-from .reporter import GROUP
-from .sinks import run_sink
 
+if TYPE_CHECKING:
+    from ..events.sink import EventSink
 
-def asset_deps(prefix: str, asset: RegisteredAsset) -> list[str]:
-    """asset.json plus each declared input that exists inside the root (never an escape),
-    spelled as `prefix + project-relative path`."""
-    base = f"{prefix}assets/{asset.entry.root}/"
-    has_decl = asset.loaded.declaration is not None or asset.loaded.declaration_mtime_ns
-    deps = [base + ASSET_FILE] if has_decl else []
-    deps += [base + f.rel for f in asset.loaded.inputs]
-    return deps
+# build/'s outputs and its record (artifact.companions.OUTPUT_NAMES + build_record.RECORD_FILE).
+BUILD_OUTPUTS = (
+    "assets.pa",
+    "asset_table.json",
+    "preload.json",
+    "asset_table_metadata.json",
+    ".prometeu-build.json",
+)
 
 
 def fail_action(message: str) -> TaskFailed:
@@ -47,7 +44,7 @@ def fail_action(message: str) -> TaskFailed:
 def pack_tasks(
     project_dir: str | os.PathLike[str] | None = None, *, sink: EventSink | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield the `pack` group's subtasks for the project at (or above) `project_dir`.
+    """Yield the `pack` group's task for the project at (or above) `project_dir`.
     `sink` receives the run's events (default: PROMETEU_PACKER_EVENTS and, on a terminal,
     a live progress bar)."""
     try:
@@ -65,34 +62,22 @@ def pack_tasks(
             "verbosity": 0,
         }
         return
-    service = PackerService(project, sink=sink if sink is not None else run_sink())
-    snap = service.snapshot()
-    host = DoitHost(service, snap)
+    host = DoitHost(project, sink)
     rel = os.path.relpath(project.root)
     prefix = "" if rel == "." else Path(rel).as_posix() + "/"
-    version = config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION})
-    names: list[str] = []
-    for asset in snap.build_set():
-        asset_id = asset.entry.asset_id
-        host.build_set.append(asset_id)
-        names.append(f"{GROUP}:asset-{asset_id}")
-        yield {
-            "name": f"asset-{asset_id}",
-            "doc": f"materialize {asset.entry.root} into the cache",
-            "actions": [(host.materialize, [asset_id])],
-            "file_dep": asset_deps(prefix, asset),
-            "uptodate": [version],
-            "teardown": [host.close],
-            "verbosity": 0,
-        }
+    sources, assets = host.build_sources()
     yield {
         "name": "assemble",
         "doc": "write build/assets.pa and its companions",
         "actions": [host.assemble],
-        "targets": [f"{prefix}build/{n}" for n in (*OUTPUT_NAMES, RECORD_FILE)],
+        "file_dep": [prefix + s for s in sources],
+        "targets": [f"{prefix}{BUILD_DIR}/{n}" for n in BUILD_OUTPUTS],
         "clean": True,
-        "task_dep": names,
-        "uptodate": [host.build_is_current],
+        "uptodate": [
+            config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION}),
+            host.build_is_current,
+        ],
         "teardown": [host.close],
+        "meta": {"assets": assets},
         "verbosity": 0,
     }

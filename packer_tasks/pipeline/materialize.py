@@ -12,10 +12,12 @@ from typing import Any
 
 from prometeu_cache.keys import blake3_hex, cache_key
 from prometeu_cache.store import CacheStore
+from prometeu_cache.tiered import TieredCache, TieredLookup
 
 from ..events.sink import OperationEmitter
 from ..families import get_family
 from ..families import glyph_bank as _glyph_bank
+from ..format_versions import PAYLOAD_FORMAT_VERSION
 from ..models.declaration import AssetDeclaration
 from ..models.diagnostic import Diagnostic, any_blocking
 from ..models.diagnostic_codes import input_unreadable
@@ -23,9 +25,7 @@ from ..models.event import AssetRef, EventKind
 from ..workspace.project import Project
 from ..workspace.snapshot import RegisteredAsset
 from .frozen import FrozenInputs
-
-# Bump when any family's payload bytes or header metadata change for the same inputs.
-PAYLOAD_FORMAT_VERSION = 1
+from .previous import PreviousBuild, PreviousPayload
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class MaterializeReport:
     build: AssetBuild | None
     payload: bytes | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Set when the payload is the previous build's bytes (read them from there).
+    reused: PreviousPayload | None = None
 
 
 def key_material(decl: AssetDeclaration, digests: dict[str, str]) -> dict[str, Any]:
@@ -88,7 +90,7 @@ class Materializer:
         self,
         project: Project,
         frozen: FrozenInputs,
-        cache: CacheStore | None,
+        cache: CacheStore | TieredCache | None,
         emitter: OperationEmitter,
     ) -> None:
         self.project = project
@@ -98,12 +100,19 @@ class Materializer:
         # One outcome per asset per run ("hit", "miss" or "up_to_date" when a build system
         # skipped it); a later lookup of the same asset in the run is not counted again.
         self.outcomes: dict[int, str] = {}
+        self.from_remote: set[int] = set()  # hits the remote tier answered
         # (root, declaration identity, input digests) -> (declaration, key, material)
         self._keys: dict[tuple[Any, ...], tuple[AssetDeclaration, str, dict[str, Any]]] = {}
+        # A pack sets this: assets keyed as in build/ keep their previous bytes.
+        self.previous: PreviousBuild | None = None
 
     @property
     def hits(self) -> int:
         return sum(1 for o in self.outcomes.values() if o == "hit")
+
+    @property
+    def remote_hits(self) -> int:
+        return sum(1 for i in self.from_remote if self.outcomes.get(i) == "hit")
 
     @property
     def misses(self) -> int:
@@ -167,6 +176,22 @@ class Materializer:
             key, material = self.cache_key_of(asset)
         except OSError as exc:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
+        reused = self.previous.by_key.get(key) if self.previous is not None else None
+        if reused is not None:
+            self.frozen.release(self._labels(entry.root, decl))
+            self._record(entry.asset_id, "up_to_date")
+            meta = {"decoded_size": reused.decoded_size, "metadata": reused.metadata}
+            build = self._build(
+                asset,
+                decl,
+                family.bank_type,
+                key,
+                material,
+                meta,
+                reused.size,
+                reused.payload_blake3,
+            )
+            return MaterializeReport(build, None, reused=reused)
         if self.cache is not None:
             look = self.cache.get(key, lambda p, m: _hit_problem(decl, m, p))
             if (
@@ -177,12 +202,15 @@ class Materializer:
             ):
                 # Bytes read only to key this asset are not needed any more.
                 self.frozen.release(self._labels(entry.root, decl))
+                tier = look.tier if isinstance(look, TieredLookup) else "local"
                 if self._record(entry.asset_id, "hit"):
+                    if tier == "remote":
+                        self.from_remote.add(entry.asset_id)
                     self.em.emit(
                         EventKind.CACHE_HIT,
-                        f"cache hit for {entry.root}",
+                        f"cache hit for {entry.root} ({tier})",
                         assets=[ref],
-                        data={"cache_key": key},
+                        data={"cache_key": key, "tier": tier},
                     )
                 return MaterializeReport(
                     self._build(
@@ -192,8 +220,8 @@ class Materializer:
                         key,
                         material,
                         look.meta,
-                        look.payload,
-                        look.payload_blake3,
+                        len(look.payload),
+                        look.payload_blake3 or blake3_hex(look.payload),
                         hit=True,
                     ),
                     look.payload if want_payload else None,
@@ -209,7 +237,12 @@ class Materializer:
                 EventKind.CACHE_MISS,
                 f"cache miss for {entry.root} ({reason})",
                 assets=[ref],
-                data={"cache_key": key, "reason": reason, "evicted_corrupt": data_evicted},
+                data={
+                    "cache_key": key,
+                    "reason": reason,
+                    "evicted_corrupt": data_evicted,
+                    "tier": _miss_tier(self.cache),
+                },
             )
         root_dir = self.project.root_dir(entry.root)
         files: dict[str, bytes] = {}
@@ -240,7 +273,14 @@ class Materializer:
             self.cache.put(key, m.payload, meta)
         return MaterializeReport(
             self._build(
-                asset, decl, family.bank_type, key, material, meta, m.payload, None, hit=False
+                asset,
+                decl,
+                family.bank_type,
+                key,
+                material,
+                meta,
+                len(m.payload),
+                blake3_hex(m.payload),
             ),
             m.payload if want_payload else None,
             diags,
@@ -254,10 +294,10 @@ class Materializer:
         key: str,
         material: dict[str, Any],
         meta: dict[str, Any],
-        payload: bytes,
-        payload_blake3: str | None,
+        payload_size: int,
+        payload_blake3: str,
         *,
-        hit: bool,
+        hit: bool = False,
     ) -> AssetBuild:
         entry = asset.entry
         return AssetBuild(
@@ -271,8 +311,8 @@ class Materializer:
             codec=decl.output.codec,
             decoded_size=int(meta["decoded_size"]),
             metadata=dict(meta["metadata"]),
-            payload_size=len(payload),
-            payload_blake3=payload_blake3 or blake3_hex(payload),
+            payload_size=payload_size,
+            payload_blake3=payload_blake3,
             cache_key=key,
             key_material=material,
             inputs=[{"file": a["file"], "blake3": a["blake3"]} for a in material["artifacts"]],
@@ -286,6 +326,13 @@ class Materializer:
         return input_unreadable(str(exc.filename or ""), str(exc.strerror or exc)).located(
             asset.entry.asset_id, asset.entry.root
         )
+
+
+def _miss_tier(cache: CacheStore | TieredCache | None) -> str | None:
+    """The last tier asked before a miss (None when there is no cache)."""
+    if cache is None:
+        return None
+    return "remote" if isinstance(cache, TieredCache) else "local"
 
 
 def _meta_fits(meta: dict[str, Any] | None, material: dict[str, Any]) -> bool:

@@ -17,7 +17,6 @@ from prometeu_cache.digests import StatKey, is_racy
 from prometeu_cache.keys import blake3_hex, canonical_bytes
 
 from ..artifact.build_record import (
-    BUILD_FORMAT_VERSION,
     BuiltAsset,
     build_key,
     remember_outputs,
@@ -28,6 +27,7 @@ from ..artifact.staging import RecoveryReport, publish, recover, stage
 from ..artifact.writer import PackEntry, build_header, write_assets_pa
 from ..canonical_json import FloatNotAllowed
 from ..events.sink import OperationEmitter
+from ..format_versions import BUILD_FORMAT_VERSION, PAYLOAD_FORMAT_VERSION
 from ..models.diagnostic import Diagnostic, error
 from ..models.diagnostic_codes import (
     build_cache_unavailable,
@@ -39,7 +39,9 @@ from ..models.results import PackFailureStage, PackResult, Status
 from ..workspace.project import Project
 from ..workspace.snapshot import WorkspaceSnapshot
 from .gate import preload_for, structural_gate
-from .materialize import PAYLOAD_FORMAT_VERSION, AssetBuild
+from .materialize import AssetBuild
+from .previous import load_previous
+from .remote_tier import prefetch_remote, settle_remote
 from .session import BuildSession
 
 SPOOL_IN_MEMORY = 4 * 1024 * 1024  # beyond this, payloads wait on disk, not in RAM
@@ -51,16 +53,18 @@ class MaterializedSet:
     """Every build-set asset materialized (or the diagnostics of those that failed)."""
 
     builds: list[AssetBuild] = field(default_factory=list)
-    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # asset_id -> (the file holding its payload: the spool or the previous assets.pa,
+    # start, size)
+    spans: dict[int, tuple[IO[bytes], int, int]] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     spool: IO[bytes] | None = None
+    previous: IO[bytes] | None = None
 
     def chunks(self, asset_id: int) -> Iterator[bytes]:
-        assert self.spool is not None
-        start, size = self.spans[asset_id]
-        self.spool.seek(start)
+        source, start, size = self.spans[asset_id]
+        source.seek(start)
         while size > 0:
-            data = self.spool.read(min(CHUNK, size))
+            data = source.read(min(CHUNK, size))
             if not data:
                 return
             size -= len(data)
@@ -76,16 +80,23 @@ def materialize_all(
         if keep_payloads
         else None
     )
+    previous = session.materializer.previous
+    if keep_payloads and previous is not None:
+        out.previous = open(previous.path, "rb")  # noqa: SIM115 (closed with the set)
     assets = snap.build_set()
+    prefetch_remote(session.cache, session.materializer, assets)
     for i, asset in enumerate(assets, 1):
         report = session.materializer.materialize(asset, want_payload=keep_payloads)
         out.diagnostics.extend(report.diagnostics)
         if report.build is not None:
             out.builds.append(report.build)
-            if out.spool is not None and report.payload is not None:
+            if out.previous is not None and report.reused is not None:
+                reused = report.reused
+                out.spans[report.build.asset_id] = (out.previous, reused.offset, reused.size)
+            elif out.spool is not None and report.payload is not None:
                 start = out.spool.seek(0, 2)
                 out.spool.write(report.payload)
-                out.spans[report.build.asset_id] = (start, len(report.payload))
+                out.spans[report.build.asset_id] = (out.spool, start, len(report.payload))
         em.emit(
             EventKind.PROGRESS_UPDATED,
             f"materialized {asset.entry.root}",
@@ -227,6 +238,7 @@ def run_pack(
         result.diagnostics.append(
             build_cache_unavailable(session.cache.unavailable_reason or "unknown")
         )
+    result.diagnostics += settle_remote(session.cache, session.config, em)
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
     em.emit(
@@ -236,12 +248,21 @@ def run_pack(
             "status": result.status.value,
             "packed_assets": result.packed_assets,
             "cache_hits": m.hits,
+            "remote_hits": m.remote_hits,
             "cache_misses": m.misses,
             "up_to_date": m.up_to_date,
             "elapsed_ms": result.elapsed_ms,
         },
     )
     return result
+
+
+def _hits(session: BuildSession) -> str:
+    """Cache hits for the summary, split by tier when a remote tier is configured."""
+    m = session.materializer
+    if session.config.remote is None:
+        return f"{m.hits} cache hit(s)"
+    return f"{m.hits - m.remote_hits} local + {m.remote_hits} remote cache hit(s)"
 
 
 def _snapshot(project: Project) -> WorkspaceSnapshot:
@@ -308,6 +329,7 @@ def _pack(
         )
     if stale_reason_for(project, snap, session) is None:
         return _up_to_date(em, snap, session)
+    session.materializer.previous = load_previous(project.build_dir, session.memo)
     try:
         made = materialize_all(snap, session, em, keep_payloads=True)
     except Exception as exc:  # a family bug or an I/O fault mid-read: fail, touch nothing
@@ -383,7 +405,7 @@ def _pack(
         return _result(
             em,
             Status.SUCCESS,
-            f"packed {len(builds)} asset(s) into build/assets.pa ({m.hits} cache hit(s), "
+            f"packed {len(builds)} asset(s) into build/assets.pa ({_hits(session)}, "
             f"{m.misses} miss(es)" + (f", {m.up_to_date} up-to-date" if m.up_to_date else "") + ")",
             made.diagnostics,
             execution_began=True,
@@ -394,5 +416,6 @@ def _pack(
             published=True,
         )
     finally:
-        if made.spool is not None:
-            made.spool.close()
+        for fh in (made.spool, made.previous):
+            if fh is not None:
+                fh.close()

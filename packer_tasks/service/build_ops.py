@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 
+from ..artifact.build_record import RECORD_FILE
+from ..artifact.companions import OUTPUT_NAMES
 from ..artifact.staging import RecoveryReport, recover
 from ..events.sink import OperationEmitter
+from ..format_versions import manifest_versions
 from ..models.diagnostic import any_blocking
 from ..models.diagnostic_codes import asset_not_registered
 from ..models.event import AssetRef, EventKind
@@ -23,7 +26,9 @@ from ..pipeline.materialize import MaterializeReport
 from ..pipeline.pack import build_is_current, run_pack
 from ..pipeline.session import BuildSession
 from ..workspace import journal
+from ..workspace.project import BUILD_DIR
 from ..workspace.snapshot import WorkspaceSnapshot
+from ..workspace.stat_manifest import read_manifest, unchanged, write_manifest
 from .base import ServiceBase, parse_ref
 
 
@@ -50,7 +55,10 @@ class BuildOps(ServiceBase):
             self._recover_journal()
             for asset_id in unchanged:
                 run_session.materializer.outcomes.setdefault(asset_id, "up_to_date")
-            result = run_pack(self.project, run_session, em, self.snapshot(), announce=announce)
+            snap = self.snapshot()
+            result = run_pack(self.project, run_session, em, snap, announce=announce)
+            if result.status is Status.SUCCESS:
+                self._remember_current(snap)
         result.runtime_state = self.runtime.state
         return result
 
@@ -70,7 +78,30 @@ class BuildOps(ServiceBase):
                 return f"an interrupted build could not be recovered: {exc.strerror or exc}"
             # The runtime's snapshot, re-stat'ed (size, mtime, ctime, inode of the registry,
             # every asset.json and input) and reloaded if anything moved.
-            return build_is_current(self.project, self.snapshot(), run_session)
+            snap = self.snapshot()
+            reason = build_is_current(self.project, snap, run_session)
+            if reason is None:
+                self._remember_current(snap)
+            return reason
+
+    def build_is_unchanged(self) -> bool:
+        """The shortcut: True when nothing the last full check saw has moved since (one
+        stat per file, see `stat_manifest`). False means "run the full check"."""
+        found = read_manifest(self.project.root, manifest_versions())
+        return found is not None and unchanged(self.project.root, found)
+
+    def _remember_current(self, snap: WorkspaceSnapshot) -> None:
+        """build/ was just found (or made) current for `snap`: record the stat facts so
+        the next no-op can say so with one stat per file."""
+        outputs = [f"{BUILD_DIR}/{n}" for n in (*OUTPUT_NAMES, RECORD_FILE)]
+        write_manifest(
+            self.project.root,
+            manifest_versions(),
+            len(snap.build_set()),
+            snap.build_sources(),
+            outputs,
+            expected=snap.source_facts(),
+        )
 
     def materialize_asset(
         self, asset_id: int, session: BuildSession, snapshot: WorkspaceSnapshot
@@ -166,7 +197,8 @@ class BuildOps(ServiceBase):
         snap = self.snapshot()
         asset = snap.find(parse_ref(ref))
         if asset is None or asset.loaded.declaration is None or any_blocking(asset.diagnostics):
-            diags = list(asset.diagnostics) if asset else [asset_not_registered(ref)]
+            roots = [a.entry.root for a in snap.registered]
+            diags = list(asset.diagnostics) if asset else [self.not_found(ref, roots)]
             return ExplainResult(
                 runtime_state=self.runtime.state,
                 operation="explain",

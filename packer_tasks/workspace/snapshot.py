@@ -17,7 +17,7 @@ from ..models.diagnostic import Diagnostic, error
 from ..models.registry import Registry, RegistryEntry
 from .declarations import LoadedAsset, load_asset
 from .paths import relative_path_problem
-from .project import Project
+from .project import ASSETS_DIR, META_DIR, REGISTRY_FILE, Project
 from .registry_store import load_registry
 from .scan import find_asset_roots
 
@@ -61,6 +61,29 @@ class WorkspaceSnapshot:
     def build_set(self) -> list[RegisteredAsset]:
         return [a for a in self.registered if a.entry.included_in_build]
 
+    def build_sources(self) -> list[str]:
+        """Every file the build set is made from, project-relative (POSIX): the registry,
+        each build-set asset.json and each declared input that exists in its root."""
+        out = [f"{ASSETS_DIR}/{META_DIR}/{REGISTRY_FILE}"]
+        for asset in self.build_set():
+            base = f"{ASSETS_DIR}/{asset.entry.root}/"
+            loaded = asset.loaded
+            if loaded.declaration is not None or loaded.declaration_mtime_ns:
+                out.append(base + ASSET_FILE)
+            out.extend(base + f.rel for f in loaded.inputs)
+        return out
+
+    def source_facts(self) -> dict[str, tuple[int, int, int, int]]:
+        """The stat facts the snapshot was made from, keyed like `build_sources`."""
+        return {
+            (
+                f"{ASSETS_DIR}/{META_DIR}/{REGISTRY_FILE}"
+                if name == REGISTRY_FILE
+                else f"{ASSETS_DIR}/{name}"
+            ): (size, mtime, ctime, ino)
+            for name, size, mtime, ctime, ino in self.fingerprint
+        }
+
 
 def _stat_key(path: Path) -> tuple[int, int, int, int]:
     try:
@@ -73,7 +96,7 @@ def _stat_key(path: Path) -> tuple[int, int, int, int]:
 def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
     """Load the registry and each registered root; with `scan`, also every unregistered root."""
     registry, reg_diags = load_registry(project.registry_path)
-    fp: list[StatFacts] = [("index.json", *_stat_key(project.registry_path))]
+    fp: list[StatFacts] = [(REGISTRY_FILE, *_stat_key(project.registry_path))]
     registered: list[RegisteredAsset] = []
     if registry is not None:
         for entry in registry.assets:
@@ -140,7 +163,7 @@ def current_fingerprint(project: Project, snapshot: WorkspaceSnapshot) -> Finger
     for name, *_facts in snapshot.fingerprint:
         path = (
             project.registry_path
-            if name == "index.json"
+            if name == REGISTRY_FILE
             else project.assets_dir.joinpath(*name.split("/"))
         )
         out.append((name, *_stat_key(path)))

@@ -1,0 +1,175 @@
+"""The no-op shortcut (the stat manifest) and the edit shortcut (payloads kept from the
+previous build): both fast, neither ever trusted over a change.
+
+The manifest refuses racily fresh stat facts (a same-tick rewrite could hide behind them);
+files in a test are seconds old, so most tests lower that window to zero in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_doit_support import (
+    STARTER,
+    base_env,
+    build_bytes,
+    copy_project,
+    hex_rgb,
+    read_json,
+    repaint,
+    run_doit,
+    run_packer,
+)
+
+from packer_tasks.workspace import stat_manifest
+
+UP_TO_DATE = {"packed": 5, "hits": 0, "misses": 0, "up": 5}
+HUD = Path("assets/ui/hud_icons")
+# A no-op decided by stats alone imports none of these.
+HEAVY = ("packer_tasks.pipeline", "packer_tasks.service", "PIL", "pydantic", "diskcache", "rich")
+NOOP_SCRIPT = f"""
+import runpy, sys
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+code = DoitMain(ModuleTaskLoader(runpy.run_path("dodo.py", run_name="dodo"))).run(["pack"])
+heavy = sorted({{m.split(".")[0] + "." + (m.split(".") + [""])[1] for m in sys.modules
+                 if m.startswith({HEAVY!r})}})
+print("HEAVY:", ",".join(heavy))
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stat_manifest, "RACY_NS", 0)
+
+
+def _packed(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    project = copy_project(STARTER, tmp_path / "starter")
+    run_doit(project)
+    if stat_manifest.RACY_NS == 0:  # a test without `settled`: the files are too fresh
+        assert stat_manifest.manifest_path(project).is_file()
+    return project, build_bytes(project)
+
+
+def _edit_coin(project: Path) -> None:
+    colors = read_json(project / HUD / "asset.json")["output"]["pipeline"]["palettes"][0]
+    repaint(project / HUD / "coin.png", [(0, 15)], (*hex_rgb(colors["palette"]["colors"][2]), 255))
+
+
+def test_noop_doit_pack_is_decided_by_stats_alone(tmp_path: Path, settled: None) -> None:
+    project, reference = _packed(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", NOOP_SCRIPT],
+        cwd=project,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "build/assets.pa is up to date: 5 asset(s)" in run.stdout, run.stdout
+    assert "HEAVY: \n" in run.stdout, run.stdout
+    assert build_bytes(project) == reference
+
+
+def _same_size_rewrite(path: Path) -> None:
+    """New bytes, same size, the old mtime put back (only ctime and content tell)."""
+    st = os.stat(path)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x5A
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _stage_folder(project: Path) -> None:
+    (project / "build" / ".staging").mkdir()
+
+
+def _garbage_manifest(project: Path) -> None:
+    stat_manifest.manifest_path(project).write_bytes(b'{"format": 1, "facts": [["x"')
+
+
+def _wrong_inode_manifest(project: Path) -> None:
+    path = stat_manifest.manifest_path(project)
+    raw = json.loads(path.read_bytes())
+    for entry in raw["facts"]:
+        entry[1][3] += 1
+    path.write_text(json.dumps(raw))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: _same_size_rewrite(p / "build" / "assets.pa"),
+        lambda p: _same_size_rewrite(p / "build" / "asset_table.json"),
+        lambda p: (p / "build" / ".prometeu-build.json").unlink(),
+        _stage_folder,
+        _garbage_manifest,
+        _wrong_inode_manifest,
+    ],
+    ids=["torn-assets-pa", "torn-companion", "record-gone", "staging", "garbage", "inodes"],
+)
+def test_anything_moved_in_build_goes_to_the_full_check(
+    tmp_path: Path, settled: None, change: Callable[[Path], None]
+) -> None:
+    project, reference = _packed(tmp_path)
+    change(project)
+    run_doit(project)
+    assert build_bytes(project) == reference
+
+
+def test_same_size_input_rewrite_with_old_mtime_rebuilds(tmp_path: Path, settled: None) -> None:
+    project, reference = _packed(tmp_path)
+    wav = project / "assets" / "music" / "loop" / "loop.wav"
+    _same_size_rewrite(wav)
+    run = run_doit(project)
+    assert run.counts() == {"packed": 5, "hits": 0, "misses": 1, "up": 4}, run.output
+    clean = copy_project(project, tmp_path / "clean")
+    run_doit(clean)
+    assert build_bytes(project) == build_bytes(clean) != reference
+
+
+def test_an_edit_keeps_the_other_payloads_from_the_previous_build(tmp_path: Path) -> None:
+    project, reference = _packed(tmp_path)
+    _edit_coin(project)
+    run = run_doit(project)
+    assert run.counts() == {"packed": 5, "hits": 0, "misses": 1, "up": 4}, run.output
+    clean = copy_project(project, tmp_path / "clean")
+    run_doit(clean)
+    assert build_bytes(project) == build_bytes(clean) != reference
+    assert run_doit(project).counts() == UP_TO_DATE
+
+
+def test_a_tampered_previous_build_lends_no_bytes(tmp_path: Path) -> None:
+    """Bytes of the previous assets.pa are used only while it matches its record."""
+    project, _ = _packed(tmp_path)
+    pa = project / "build" / "assets.pa"
+    data = bytearray(pa.read_bytes())
+    data[-40:] = bytes(b ^ 0xFF for b in data[-40:])  # inside the last asset's payload
+    pa.write_bytes(bytes(data))
+    _edit_coin(project)
+    run = run_doit(project)
+    assert run.counts() == {"packed": 5, "hits": 4, "misses": 1, "up": 0}, run.output
+    clean = copy_project(project, tmp_path / "clean")
+    run_doit(clean)
+    assert build_bytes(project) == build_bytes(clean)
+
+
+def test_the_cli_pack_keeps_the_manifest_true(tmp_path: Path, settled: None) -> None:
+    """`prometeu-packer pack` after an edit rewrites the manifest: the next doit no-op is
+    decided by stats and is right."""
+    project, reference = _packed(tmp_path)
+    _edit_coin(project)
+    run_packer(project, "pack")
+    edited = build_bytes(project)
+    assert edited != reference
+    assert run_doit(project).counts() == UP_TO_DATE
+    assert build_bytes(project) == edited
