@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from prometeu_cache.remote import RemoteClient
 from prometeu_cache.store import CacheStore
-from prometeu_cache.tiered import TieredCache
+from prometeu_cache.tiered import RemoteProblem, TieredCache
 
 from ..events.sink import OperationEmitter
 from ..models.diagnostic import Diagnostic, any_blocking, warning
@@ -23,19 +23,6 @@ from .materialize import Materializer
 
 # How long the end of a pack waits for background uploads (publication never waits).
 UPLOAD_WAIT_SECONDS = 5.0
-
-_HINTS = {
-    "unavailable": "check the server (`prometeu-packer cache stats` shows whether it answers); "
-    "nothing is wrong with the build",
-    "corrupt": "the entries were ignored and re-made locally; a writer with "
-    "--remote-cache-write replaces them, or delete them on the server",
-    "upload": "the next build with writes enabled uploads what is missing",
-}
-_CODES = {
-    "unavailable": "build.remote_cache_unavailable",
-    "corrupt": "build.remote_cache_corrupt",
-    "upload": "build.remote_cache_unavailable",
-}
 
 
 def open_cache(config: CacheConfig) -> CacheStore | TieredCache | None:
@@ -83,7 +70,7 @@ def settle_remote(
     ]
     if isinstance(cache, TieredCache):
         cache.flush_uploads(UPLOAD_WAIT_SECONDS)
-        diags += [warning(_CODES[p.kind], p.message, _HINTS[p.kind]) for p in cache.problems()]
+        diags += [_warning(p) for p in cache.problems()]
     for d in diags:
         em.emit(
             EventKind.DIAGNOSTICS_UPDATED,
@@ -91,3 +78,25 @@ def settle_remote(
             data={"code": d.code, "severity": d.severity.value},
         )
     return diags
+
+
+def _warning(problem: RemoteProblem) -> Diagnostic:
+    if problem.kind == "corrupt":
+        return warning(
+            "build.remote_cache_corrupt",
+            problem.message,
+            "the entries were ignored and made locally; a build with --remote-cache-write "
+            "replaces them, or delete them on the server",
+        )
+    if problem.kind == "upload":
+        return warning(
+            "build.remote_cache_unavailable",
+            problem.message,
+            "the next build with writes enabled uploads what is missing",
+        )
+    return warning(
+        "build.remote_cache_unavailable",
+        problem.message,
+        "check the server (`prometeu-packer cache stats` shows whether it answers); "
+        "nothing is wrong with the build",
+    )

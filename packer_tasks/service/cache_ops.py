@@ -114,7 +114,11 @@ class CacheOps(ServiceBase):
         summary = result.summary
         diags = list(result.diagnostics)
         diags += [
-            warning("config.invalid_setting", text, "fix pyproject.toml or the environment")
+            warning(
+                "config.invalid_setting",
+                text,
+                "fix pyproject.toml or the environment; the default was used instead",
+            )
             for text in self.cache_config.warnings
         ]
         if status is not None:
