@@ -1,13 +1,20 @@
 """Generate a synthetic but valid PROMETEU project of N assets for benchmarking.
 
-About 75% of the assets are glyph banks (tile size 8/16/32; 8, 16 or 32 tiles; RGBA tiles
-with a declared or a derived palette, or indexed PNGs) and 25% are sound banks (1-3 short
-WAV samples of real PCM: 8/16-bit, mono/stereo, 8000-48000 Hz). Asset roots sit in nested
-folders (`world/zone_07/tiles_0123`), every asset is registered and included, a few are
+About 75% of the assets are glyph banks (tile size 8/16/32; RGBA tiles with a declared or a
+derived palette, or indexed PNGs) and 25% are sound banks (short WAV samples of real PCM:
+8/16-bit, mono/stereo, 8000-48000 Hz). Asset roots sit in nested folders
+(`world/zone_07/tiles_0123` at depth 3), every asset is registered and included, a few are
 preloaded, and every input file has unique content (so a cold build has no accidental
-cache hits). The same seed always gives the same bytes.
+cache hits). The same seed and shape always give the same bytes.
 
-    python benchmarks/generate.py DEST --assets 1000 [--seed 0]
+Shapes: `issue11` (the default, issue 11's reference: 8 tiles per glyph bank, 2 samples per
+sound bank, depth 3) and `mixed` (the earlier mix: 8, 16 or 32 tiles, 1-3 samples, depth 3;
+byte-identical to the generator before shapes existed). `--tiles-per-asset`,
+`--samples-per-asset` and `--depth` override a shape's value, for other shapes (more tiles,
+more sounds, deeper folders).
+
+    python benchmarks/generate.py DEST --assets 1000 [--seed 0] [--shape issue11|mixed]
+        [--tiles-per-asset N] [--samples-per-asset N] [--depth N]
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from PIL import Image
 
 TILE_SIZES = (8, 16, 32)
 TILE_COUNTS = (8, 16, 32)
+TILE_CAPACITY = {8: 1024, 16: 256, 32: 64}  # the packer's glyph-bank capacity by tile size
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000)
 PATTERNS_PER_SIZE = 24
 ASSETS_PER_ZONE = 40
@@ -36,6 +44,61 @@ GLYPH_AREAS = ("world", "ui", "chars", "fx")
 SOUND_AREAS = ("sfx", "music", "voice")
 MAX_PRELOADS = 10  # per bank type; the format allows 16
 UID_BITS = 24  # every tile carries its own id in pixels, so no two tiles are identical
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What one generated project looks like; None = drawn at random per asset."""
+
+    name: str
+    tiles_per_asset: int | None  # None: 8, 16 or 32 (random per glyph bank)
+    samples_per_asset: int | None  # None: 1, 2 or 3 (random per sound bank)
+    depth: int = 3  # folder levels of an asset root: area/zone/name = 3
+
+    def describe(self) -> str:
+        tiles = self.tiles_per_asset or "8/16/32"
+        samples = self.samples_per_asset or "1-3"
+        return (
+            f"{self.name}: {tiles} tiles/glyph bank, {samples} samples/sound bank, "
+            f"depth {self.depth}"
+        )
+
+
+SHAPES = {
+    "issue11": Shape("issue11", tiles_per_asset=8, samples_per_asset=2),
+    "mixed": Shape("mixed", tiles_per_asset=None, samples_per_asset=None),
+}
+DEFAULT_SHAPE = "issue11"
+
+
+def make_shape(
+    base: str = DEFAULT_SHAPE,
+    *,
+    tiles_per_asset: int | None = None,
+    samples_per_asset: int | None = None,
+    depth: int | None = None,
+) -> Shape:
+    """A named shape with some of its values overridden (the name says what was changed)."""
+    shape = SHAPES[base]
+    tiles = shape.tiles_per_asset if tiles_per_asset is None else tiles_per_asset
+    samples = shape.samples_per_asset if samples_per_asset is None else samples_per_asset
+    levels = shape.depth if depth is None else depth
+    if min(tiles or 1, samples or 1, levels) < 1 or 0 in (tiles, samples):
+        raise ValueError("tiles, samples and depth must be >= 1")
+    if (tiles or 0) > max(TILE_CAPACITY.values()):
+        raise ValueError(f"a glyph bank holds at most {max(TILE_CAPACITY.values())} tiles")
+    changed = [
+        f"{label}={value}"
+        for label, value, default in (
+            ("tiles", tiles, shape.tiles_per_asset),
+            ("samples", samples, shape.samples_per_asset),
+            ("depth", levels, shape.depth),
+        )
+        if value != default
+    ]
+    name = base + (f"({','.join(changed)})" if changed else "")
+    return Shape(name, tiles, samples, levels)
+
 
 DODO = (
     '"""doit pack — packs this synthetic benchmark project."""\n'
@@ -106,8 +169,16 @@ class _Palette:
 
 
 class _Generator:
-    def __init__(self, dest: Path, n_assets: int, seed: int) -> None:
+    def __init__(self, dest: Path, n_assets: int, seed: int, shape: Shape) -> None:
         self.dest = dest
+        self.shape = shape
+        # per-asset uid strides: tile/sample uids stay unique whatever the counts are
+        self.tile_stride = max(64, shape.tiles_per_asset or 0)
+        # tile sizes whose glyph-bank capacity holds the shape's tile count
+        self.tile_sizes = tuple(
+            s for s in TILE_SIZES if (shape.tiles_per_asset or 0) <= TILE_CAPACITY[s]
+        )
+        self.sample_stride = max(4, shape.samples_per_asset or 0)
         self.assets_dir = dest / "assets"
         self.n = n_assets
         self.rng = random.Random(seed)
@@ -133,8 +204,8 @@ class _Generator:
 
     def glyph_bank(self, asset_id: int, root: Path) -> dict[str, Any]:
         rng = self.rng
-        size = rng.choice(TILE_SIZES)
-        count = rng.choice(TILE_COUNTS)
+        size = rng.choice(self.tile_sizes)
+        count = self.shape.tiles_per_asset or rng.choice(TILE_COUNTS)
         k = rng.randrange(4, 16)  # opaque colours; <= 15 so a derived palette fits
         palette = _Palette([(0, 0, 0), *rng.sample(self.pool, k)])
         style = rng.choices(("rgba_declared", "rgba_derived", "indexed"), (40, 35, 25))[0]
@@ -142,7 +213,7 @@ class _Generator:
         files: list[str] = []
         for t in range(count):
             name = f"tile_{t:02d}.png"
-            idx = self._tile_indices(size, k, asset_id * 64 + t)
+            idx = self._tile_indices(size, k, asset_id * self.tile_stride + t)
             img = Image.frombytes("P", (size, size), idx)
             img.putpalette(palette.flat())
             if style != "indexed":
@@ -199,7 +270,7 @@ class _Generator:
         rng = self.rng
         files: list[str] = []
         artifacts: list[dict[str, Any]] = []
-        for s in range(rng.randrange(1, 4)):
+        for s in range(self.shape.samples_per_asset or rng.randrange(1, 4)):
             rate = rng.choice(SAMPLE_RATES)
             bits = rng.choice((8, 16))
             channels = rng.choice((1, 2))
@@ -210,7 +281,8 @@ class _Generator:
                 w.setnchannels(channels)
                 w.setsampwidth(bits // 8)
                 w.setframerate(rate)
-                w.writeframes(self._pcm(frames, bits, channels, asset_id * 4 + s))
+                uid = asset_id * self.sample_stride + s
+                w.writeframes(self._pcm(frames, bits, channels, uid))
             art: dict[str, Any] = {"file": name, "index": s}
             if rng.random() < 0.3:
                 art["loop_start"] = rng.randrange(0, frames // 2)
@@ -232,12 +304,14 @@ class _Generator:
     # ------------------------------------------------------------------ project
 
     def _root_for(self, i: int, sound: bool) -> str:
+        """`area/zone_07/tiles_0123` at depth 3; deeper shapes nest `part_<k>_<n>` folders
+        under the zone (a few per level), shallower ones drop the zone, then the area."""
         zone = i // ASSETS_PER_ZONE
-        if sound:
-            area = SOUND_AREAS[zone % len(SOUND_AREAS)]
-            return f"{area}/zone_{zone:02d}/sound_{i:0{self.width}d}"
-        area = GLYPH_AREAS[zone % len(GLYPH_AREAS)]
-        return f"{area}/zone_{zone:02d}/tiles_{i:0{self.width}d}"
+        areas = SOUND_AREAS if sound else GLYPH_AREAS
+        name = f"{'sound' if sound else 'tiles'}_{i:0{self.width}d}"
+        folders = [areas[zone % len(areas)], f"zone_{zone:02d}"]
+        folders += [f"part_{k}_{(i >> k) % 3}" for k in range(self.shape.depth - 3)]
+        return "/".join([*folders[: self.shape.depth - 1], name])
 
     def _preload(self, family: str, asset_id: int) -> dict[str, Any]:
         """Preload the first few assets of each family: half with explicit distinct slots."""
@@ -285,11 +359,41 @@ class _Generator:
         (self.dest / ".gitignore").write_text(PROJECT_GITIGNORE, encoding="utf-8")
 
 
-def generate(dest: Path, n_assets: int, seed: int = 0) -> None:
+def generate(dest: Path, n_assets: int, seed: int = 0, shape: Shape | None = None) -> None:
     """Write a valid project with `n_assets` registered, included assets into `dest`."""
     if n_assets < 1:
         raise ValueError("n_assets must be >= 1")
-    _Generator(Path(dest), n_assets, seed).run()
+    _Generator(Path(dest), n_assets, seed, shape or SHAPES[DEFAULT_SHAPE]).run()
+
+
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """--shape, --tiles-per-asset, --samples-per-asset, --depth (shared with run.py)."""
+    parser.add_argument(
+        "--shape",
+        choices=sorted(SHAPES),
+        default=DEFAULT_SHAPE,
+        help=f"project shape (default {DEFAULT_SHAPE}: "
+        + "; ".join(s.describe() for s in SHAPES.values())
+        + ")",
+    )
+    parser.add_argument(
+        "--tiles-per-asset", type=int, default=None, help="tiles in every glyph bank"
+    )
+    parser.add_argument(
+        "--samples-per-asset", type=int, default=None, help="samples in every sound bank"
+    )
+    parser.add_argument(
+        "--depth", type=int, default=None, help="folder levels of an asset root (default 3)"
+    )
+
+
+def shape_from_args(args: argparse.Namespace) -> Shape:
+    return make_shape(
+        args.shape,
+        tiles_per_asset=args.tiles_per_asset,
+        samples_per_asset=args.samples_per_asset,
+        depth=args.depth,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,10 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dest", type=Path, help="project folder to create (must be empty)")
     parser.add_argument("--assets", type=int, default=100, help="number of assets (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_shape_arguments(parser)
     args = parser.parse_args(argv)
+    shape = shape_from_args(args)
     t0 = time.perf_counter()
-    generate(args.dest, args.assets, args.seed)
-    print(f"generated {args.assets} assets in {args.dest} ({time.perf_counter() - t0:.1f}s)")
+    generate(args.dest, args.assets, args.seed, shape)
+    elapsed = time.perf_counter() - t0
+    print(f"generated {args.assets} assets ({shape.describe()}) in {args.dest} ({elapsed:.1f}s)")
     return 0
 
 

@@ -31,14 +31,26 @@ def test_generate_is_deterministic_and_valid(tmp_path: Path) -> None:
     assert text == json.dumps(registry, sort_keys=True, indent=2) + "\n"
 
 
+def test_generate_shapes(tmp_path: Path) -> None:
+    module = runpy.run_path(str(BENCH / "generate.py"), run_name="benchmarks_generate")
+    shape = module["make_shape"]("issue11", tiles_per_asset=3, samples_per_asset=4, depth=5)
+    module["generate"](tmp_path / "p", 8, seed=1, shape=shape)
+    registry = json.loads((tmp_path / "p/assets/.prometeu/index.json").read_text())
+    for entry in registry["assets"]:
+        assert entry["root"].count("/") == 4  # depth 5
+        decl = json.loads((tmp_path / "p/assets" / entry["root"] / "asset.json").read_text())
+        (names,) = decl["inputs"].values()
+        assert len(names) == (3 if decl["type"] == "glyph_bank" else 4)
+
+
 def test_runner_quick(tmp_path: Path) -> None:
+    """One round on 20 assets (no MD5 rows): every step and floor runs, builds agree, the
+    counts are right and every ratio gets a value."""
     out = tmp_path / "out"
     proc = subprocess.run(
         [
             sys.executable,
             str(BENCH / "run.py"),
-            "--sizes",
-            "20",
             "--quick",
             "--out",
             str(out),
@@ -52,9 +64,16 @@ def test_runner_quick(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "results-20.json").read_text())
     assert result["identical"] is True
+    assert result["problems"] == []
     steps = {row["step"]: row for row in result["steps"]}
+    for name in ("F_noop", "F_hash", "F_decode", "W_build", "list", "help", "doctor"):
+        assert steps[name]["wall_s"] is not None, name
     assert steps["cold"]["misses"] == 20
     assert steps["noop"]["up_to_date"] == 20
     assert steps["edit"]["misses"] == 1
     assert steps["fresh"]["hits"] == 20
+    ratios = {row["key"]: row for row in result["ratios"]}
+    assert ratios["noop"]["value"] is not None
+    measured = [row for row in result["ratios"] if row["status"] != "not measured"]
+    assert {row["status"] for row in measured} <= {"PASS", "FAIL", "info"}
     assert (out / "RESULTS.md").read_text().startswith("# prometeu-packer benchmarks")

@@ -1,0 +1,159 @@
+"""Run one step as a subprocess and measure it: wall time, and the child's CPU time and peak
+RSS from `os.wait4`. Also parses the packer's one-line pack summary (hits, misses, ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+DOIT = str(BIN / "doit")
+PACKER = str(BIN / "prometeu-packer")
+
+SCRUBBED_ENV = ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_DEBUG")
+PACKED_RE = re.compile(
+    r"packed (\d+) asset\(s\): (\d+) cache hit\(s\), (\d+) miss\(es\)"
+    r"(?:, (\d+) up-to-date)?, ([\d.]+) ?(s|ms)"
+)
+UP_TO_DATE_RE = re.compile(
+    r"build/assets\.pa is up to date: (\d+) asset\(s\), (\d+) cache hit\(s\), "
+    r"(\d+) miss\(es\), (\d+) up-to-date, ([\d.]+) ?(s|ms)"
+)
+
+
+@dataclass
+class Step:
+    """One measured subprocess."""
+
+    name: str
+    wall_s: float | None = None
+    cpu_s: float | None = None  # user + system CPU of the child (less load-sensitive than wall)
+    peak_rss_mib: float | None = None
+    exit_code: int | None = None
+    argv: list[str] = field(default_factory=list)
+    packed: int | None = None
+    hits: int | None = None
+    misses: int | None = None
+    up_to_date: int | None = None
+    reported_s: float | None = None  # the time the packer printed in its summary line
+    summary_line: str | None = None
+    inner_s: float | None = None  # floors: the seconds the script measured in-process
+    state: str | None = None  # packs only: the input state built ("original" / "edited")
+    assets_pa_blake3: str | None = None
+    note: str | None = None
+    ok: bool = True  # the exit code was one the step allows
+
+
+def _seconds(amount: str, unit: str) -> float:
+    return float(amount) / (1000 if unit == "ms" else 1)
+
+
+def parse_summary(text: str) -> dict[str, Any]:
+    """Counts from doit's (or the CLI's) one-line pack summary; {} when there is none."""
+    for line in reversed(text.splitlines()):
+        m = UP_TO_DATE_RE.search(line)
+        if m:
+            _n, hits, misses, utd, amount, unit = m.groups()
+            return {
+                "packed": 0,
+                "hits": int(hits),
+                "misses": int(misses),
+                "up_to_date": int(utd),
+                "reported_s": _seconds(amount, unit),
+                "summary_line": line.strip(),
+            }
+        m = PACKED_RE.search(line)
+        if m:
+            packed, hits, misses, utd, amount, unit = m.groups()
+            return {
+                "packed": int(packed),
+                "hits": int(hits),
+                "misses": int(misses),
+                "up_to_date": int(utd) if utd is not None else None,
+                "reported_s": _seconds(amount, unit),
+                "summary_line": line.strip(),
+            }
+    return {}
+
+
+def parse_floor(text: str) -> float | None:
+    """The in-process seconds a floor script printed as its JSON line."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            try:
+                return float(json.loads(line)["seconds"])
+            except (ValueError, KeyError, TypeError):
+                return None
+    return None
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without packer overrides (plus `extra`)."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    env["COLUMNS"] = "200"  # rich must not wrap the summary line
+    env.update(extra or {})
+    return env
+
+
+def measure(
+    name: str,
+    argv: Sequence[str],
+    cwd: Path,
+    logs: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600.0,
+    floor: bool = False,
+) -> Step:
+    """Run argv, wait for it with os.wait4, and return wall time, CPU time and peak RSS.
+
+    Never raises for the child's exit code: the caller decides which codes are fine. Output
+    goes to `logs/<name>.out|.err` (the last round's logs are kept)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env or child_env(),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        timer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    text = out_path.read_text("utf-8", "replace") + err_path.read_text("utf-8", "replace")
+    step = Step(
+        name,
+        wall_s=round(wall, 4),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
+        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+        exit_code=code,
+        argv=list(argv),
+    )
+    for key, value in parse_summary(text).items():
+        setattr(step, key, value)
+    if floor:
+        step.inner_s = parse_floor(text)
+    if code != 0:
+        step.note = "exit {}: {}".format(code, " | ".join(text.strip().splitlines()[-3:]))
+    return step
