@@ -432,6 +432,14 @@ def markdown(results: Sequence[dict[str, Any]], command: str, notes: Sequence[st
         "",
         *ratio_table(results, sizes),
         "",
+        "Load average (1 / 5 / 15 min) before each round: "
+        + "; ".join(
+            f"{_n(r['size'])} assets: "
+            + ", ".join(" / ".join(f"{x:g}" for x in rd["loadavg_before"]) for rd in r["rounds"])
+            for r in results
+        )
+        + f" ({m['nproc']} CPUs).",
+        "",
         "## Peak RSS (min over rounds) by size",
         "",
         *rss_table(results),

@@ -11,10 +11,10 @@ round and report.py for the ratios.
     python benchmarks/run.py                                  # 1,000, 5,000, 20,000; 3 rounds
     python benchmarks/run.py --sizes 1000,5000 --rounds 3 --commit-results
     python benchmarks/run.py --quick                # smoke: 20 assets, 1 round, no MD5 rows
-    python benchmarks/run.py --report-only --commit-results   # RESULTS.md from saved JSON
+    python benchmarks/run.py --report-only --commit-results   # RESULTS.md from the last run
 
-Writes benchmarks/out/run-<time>.json (everything), results-<size>.json and RESULTS.md;
-`--commit-results` also writes benchmarks/RESULTS.md.
+Writes benchmarks/out/run-<time>.json (every size of the run, rewritten after each size),
+results-<size>.json and RESULTS.md; `--commit-results` also writes benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing: rewrite RESULTS.md from the results-<size>.json in --out",
+        help="measure nothing: rewrite RESULTS.md from the newest run-*.json in --out",
+    )
+    parser.add_argument(
+        "--run-json", type=Path, default=None, help="with --report-only: this run-*.json"
     )
     args = parser.parse_args(argv)
     args.sizes = [
@@ -97,14 +100,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def saved_results(out: Path) -> list[dict[str, Any]]:
-    found = []
-    for path in sorted(out.glob("results-*.json")):
-        try:
-            found.append(json.loads(path.read_text("utf-8")))
-        except (OSError, ValueError):
-            continue
-    return sorted(found, key=lambda r: r["size"])
+def saved_run(out: Path, path: Path | None) -> tuple[str | None, list[dict[str, Any]]]:
+    """The command and results of `path`, or of the newest run-*.json in `out`."""
+    runs = sorted(out.glob("run-*.json"))
+    if path is None and not runs:
+        return None, []
+    data = json.loads((path or runs[-1]).read_text("utf-8"))
+    return data.get("command"), [r for r in data.get("results", []) if "rounds" in r]
 
 
 def write_json(path: Path, data: object) -> None:
@@ -122,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     if args.report_only:
-        results = saved_results(args.out)
-        command = results[0].get("command", command) if results else command
+        saved_command, results = saved_run(args.out, args.run_json)
+        command = saved_command or command
     else:
         shape = shape_from_args(args)
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="prometeu-bench-"))
