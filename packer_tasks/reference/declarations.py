@@ -15,6 +15,7 @@ from ..models.declaration import (
     PreloadDecl,
 )
 from ..models.registry import Registry
+from ..workspace.registry_store import REQUIRED_KEYS
 from . import markdown as md
 from .schema_text import model_section
 
@@ -111,7 +112,11 @@ def _registry_section(schema: dict[str, Any]) -> str:
     defs = schema.get("$defs", {})
     parts = [
         "## The registry (`assets/.prometeu/index.json`)",
-        model_section("Registry (the file)", schema, NOTES, "Registry"),
+        model_section(
+            "Registry (the file)", schema, NOTES, "Registry", required_keys=REQUIRED_KEYS
+        ),
+        "The defaults only describe what `init` writes: a registry file must hold every key "
+        "above (a missing one is `registry.schema`, and nothing is written over it).",
     ]
     for name in sorted(defs):
         parts.append(model_section(name, defs[name], NOTES, name))

@@ -3,6 +3,7 @@ the table can never list a field the model does not have."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from . import markdown as md
@@ -44,10 +45,14 @@ def constraints_of(prop: dict[str, Any]) -> str:
 
 
 def field_rows(
-    schema: dict[str, Any], notes: dict[str, str], prefix: str
+    schema: dict[str, Any],
+    notes: dict[str, str],
+    prefix: str,
+    required_keys: Collection[str] = (),
 ) -> list[tuple[str, str, str, str, str, str]]:
-    """(field, type, required, default, constraints, note) for each property, in order."""
-    required = set(schema.get("required", []))
+    """(field, type, required, default, constraints, note) for each property, in order;
+    `required_keys` adds keys a loader requires beyond the model's own list."""
+    required = set(schema.get("required", [])) | set(required_keys)
     rows = []
     for name, prop in schema.get("properties", {}).items():
         default = md.code(_json(prop["default"])) if "default" in prop else ""
@@ -65,14 +70,19 @@ def field_rows(
 
 
 def model_section(
-    title: str, schema: dict[str, Any], notes: dict[str, str], prefix: str, level: int = 3
+    title: str,
+    schema: dict[str, Any],
+    notes: dict[str, str],
+    prefix: str,
+    level: int = 3,
+    required_keys: Collection[str] = (),
 ) -> str:
     headers = ["field", "type", "required", "default", "constraints", "meaning"]
     extra = schema.get("additionalProperties") is False
     closing = "\n\nNo other keys are allowed." if extra else ""
     described = schema.get("description", "").strip()
     intro = f"{described}\n\n" if described else ""
-    rows = field_rows(schema, notes, prefix)
+    rows = field_rows(schema, notes, prefix, required_keys)
     return f"{'#' * level} {title}\n\n{intro}{md.table(headers, rows)}{closing}"
 
 
