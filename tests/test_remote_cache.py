@@ -142,7 +142,18 @@ def test_second_checkout_gets_every_asset_from_the_remote_with_doit(
     run = run_doit(b, env=env(PROMETEU_PACKER_REMOTE_CACHE=url, PROMETEU_PACKER_EVENTS=str(log_b)))
     assert tiers(events(log_b)) == [("cache_hit", "remote")] * STARTER_ASSETS, run.output
     assert (b / "build" / "assets.pa").read_bytes() == (a / "build" / "assets.pa").read_bytes()
+    assert f"0 local + {STARTER_ASSETS} remote cache hit(s), 0 miss(es)" in run.output
     assert warning_lines(run) == []
+
+
+def test_doit_with_the_remote_down_builds_and_warns_once(tmp_path: Path) -> None:
+    a = copy_project(STARTER, tmp_path / "a")
+    down = f"http://127.0.0.1:{closed_port()}/cache"
+    run = run_doit(a, env=env(PROMETEU_PACKER_REMOTE_CACHE=down))
+    lines = warning_lines(run)
+    assert len(lines) == 1 and "cannot connect" in lines[0], run.output
+    assert f"0 local + 0 remote cache hit(s), {STARTER_ASSETS} miss(es)" in run.output
+    assert (a / "build" / "assets.pa").exists()
 
 
 def test_read_only_by_default_leaves_the_server_untouched(

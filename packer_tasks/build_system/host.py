@@ -128,7 +128,7 @@ class DoitHost:
             if result.status.value != "success":
                 self.failed = True
                 return TaskFailed(f"{result.summary}\n{plain_diagnostics(result.diagnostics)}")
-            return _values(result)
+            return _values(result, self.session())
         return TaskFailed("interrupted")
 
     def build_is_current(self, task: Any, values: dict[str, Any]) -> bool:
@@ -210,13 +210,21 @@ class DoitHost:
             self.interrupted = True
 
 
-def _values(result: PackResult) -> dict[str, Any]:
+def _values(result: PackResult, session: BuildSession) -> dict[str, Any]:
     """What assemble returns to doit (and, through doit, to the reporter): the pack's
-    own counts (task values must be JSON)."""
+    own counts (task values must be JSON), and its build/config warnings (e.g. the
+    remote cache was down) for the reporter to print."""
+    remote = session.config.remote is not None
     return {
         "packed_assets": result.packed_assets,
         "published": result.published,
         "cache_hits": result.cache_hits,
         "cache_misses": result.cache_misses,
         "up_to_date": result.up_to_date,
+        "remote_hits": session.materializer.remote_hits if remote else None,
+        "warnings": [
+            f"{d.code}: {d.message}"
+            for d in result.diagnostics
+            if not d.blocking and d.code.startswith(("build.", "config."))
+        ],
     }

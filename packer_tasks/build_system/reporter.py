@@ -57,6 +57,8 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
             self._write_failure(failure)
         for msg in self.runtime_errors:
             self.write(f"packer: doit could not run: {msg}\n")
+        for text in (self._assembled or {}).get("warnings") or []:
+            self.write(f"packer: warning {text}\n")
         line = self._summary()
         if line:
             self.write(line + "\n")
@@ -68,8 +70,14 @@ class PackReporter(ConsoleReporter):  # type: ignore[misc]
         if self._assembled is not None:
             v = self._assembled
             n = int(v["packed_assets"])
+            hits = f"{int(v.get('cache_hits', 0))} cache hit(s)"
+            if v.get("remote_hits") is not None:  # a remote tier is configured
+                remote = int(v["remote_hits"])
+                hits = (
+                    f"{int(v.get('cache_hits', 0)) - remote} local + {remote} remote cache hit(s)"
+                )
             counts = (
-                f"{int(v.get('cache_hits', 0))} cache hit(s), "
+                f"{hits}, "
                 f"{int(v.get('cache_misses', 0))} miss(es), "
                 f"{int(v.get('up_to_date', 0))} up-to-date, {self._elapsed()}"
             )
