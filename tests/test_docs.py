@@ -108,26 +108,35 @@ def prose(doc: Path) -> str:
 # (a) generated pages
 
 
-def test_generated_reference_is_current() -> None:
+@pytest.fixture(scope="module")
+def generated() -> dict[str, str]:
+    """One generation of the reference for the module's tests (it takes a moment)."""
+    return generate()
+
+
+def test_generated_reference_is_current(generated: dict[str, str]) -> None:
     """A stale page fails here: regenerate with `python -m packer_tasks.reference`."""
-    assert not stale(REFERENCE), (
-        f"stale generated pages: {stale(REFERENCE)}; run `python -m packer_tasks.reference`"
-    )
+    names = stale(REFERENCE, generated)
+    assert not names, f"stale generated pages: {names}; run `python -m packer_tasks.reference`"
 
 
-def test_check_names_a_stale_page(tmp_path: Path) -> None:
-    for name, text in generate().items():
+def test_check_names_a_stale_page(tmp_path: Path, generated: dict[str, str]) -> None:
+    for name, text in generated.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    assert stale(tmp_path) == []
+    assert stale(tmp_path, generated) == []
     (tmp_path / "cli.md").write_text("# edited by hand\n", encoding="utf-8")
     (tmp_path / "events.schema.json").unlink()
-    assert stale(tmp_path) == ["cli.md", "events.schema.json"]
+    (tmp_path / "old.md").write_text("# a page nobody generates\n", encoding="utf-8")
+    assert stale(tmp_path, generated) == [
+        "cli.md",
+        "events.schema.json",
+        "old.md (not generated: remove it)",
+    ]
 
 
-def test_generation_is_deterministic() -> None:
-    first, second = generate(), generate()
-    assert first == second
-    for name, text in first.items():
+def test_generation_is_deterministic(generated: dict[str, str]) -> None:
+    assert generate() == generated
+    for name, text in generated.items():
         assert str(REPO) not in text, f"{name} holds an absolute path"
         assert text.endswith("\n") and not text.endswith("\n\n"), name
 

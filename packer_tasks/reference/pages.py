@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from . import cli, configuration, declarations, diagnostics, events
@@ -48,9 +48,10 @@ def _index(names: list[str]) -> str:
     )
 
 
-def stale(target: Path) -> list[str]:
-    """Names of generated files that are missing or differ on disk, and stray files."""
-    wanted = generate()
+def stale(target: Path, wanted: Mapping[str, str] | None = None) -> list[str]:
+    """Names of generated files that are missing or differ on disk, and stray files;
+    `wanted` is an earlier `generate()` result, to compare without generating again."""
+    wanted = generate() if wanted is None else wanted
     out = [
         name
         for name, text in wanted.items()
