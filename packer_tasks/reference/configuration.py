@@ -33,6 +33,8 @@ ENV_NOTES = {
     "PROMETEU_PACKER_CRASH_AT": "tests only: crash a pack at a named publication point",
     "PROMETEU_PACKER_REMOTE_CACHE": "remote cache base URL",
     "PROMETEU_PACKER_REMOTE_CACHE_WRITE": "`1`/`true`/`yes`/`on` enables uploads",
+    "PROMETEU_PACKER_REMOTE_CACHE_TIMEOUT": "seconds one remote request may take",
+    "PROMETEU_PACKER_JOBS": "worker processes that decode inputs (default: the usable cores)",
     "PROMETEU_PACKER_REMOTE_CACHE_TOKEN": "bearer token for the remote cache",
     "PROMETEU_PACKER_REMOTE_CACHE_USER": "basic-auth user for the remote cache",
     "PROMETEU_PACKER_REMOTE_CACHE_PASSWORD": "basic-auth password for the remote cache",

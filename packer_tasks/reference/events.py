@@ -4,8 +4,10 @@ every kind from EventKind, and where the source emits each (with the `data` keys
 from __future__ import annotations
 
 import ast
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ..models.event import TERMINAL_KINDS, Event, EventKind
 from . import markdown as md
@@ -89,6 +91,24 @@ def _note(emission: Emission, module: Module, call: ast.Call) -> None:
         emission.data_keys.add("(counts)")
 
 
+EXAMPLE = Event(
+    project_id="starter",
+    operation_id="Q3m9ZkT0bW7xYc2LpR5s",
+    sequence=9,
+    kind=EventKind.BUILD_FINISHED,
+    timestamp=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+    summary="packed 5 asset(s) into build/assets.pa (5 cache hit(s), 0 miss(es))",
+    data={
+        "status": "success",
+        "packed_assets": 5,
+        "cache_hits": 5,
+        "cache_misses": 0,
+        "up_to_date": 0,
+        "elapsed_ms": 41,
+    },
+)
+
+
 def schema_files() -> dict[str, str]:
     return {"events.schema.json": md.json_file(Event.model_json_schema())}
 
@@ -99,6 +119,9 @@ def render() -> str:
     sections = [
         "## Envelope\n\n"
         + model_section("Event", schema, ENVELOPE_NOTES, "Event", level=3).split("\n\n", 1)[1],
+        "## One line of the stream\n\nAs `--events jsonl` writes it (one object per line; "
+        "spread out, keys sorted, here):\n\n"
+        + md.json_block(json.loads(EXAMPLE.model_dump_json())),
         _kinds_table(found),
         _ordering(),
         _sources(found),

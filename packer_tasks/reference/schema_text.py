@@ -50,7 +50,9 @@ def field_rows(
     prefix: str,
     required_keys: Collection[str] = (),
 ) -> list[tuple[str, str, str, str, str, str]]:
-    """(field, type, required, default, constraints, note) for each property, in order;
+    """(field, type, required, default, constraints, meaning) for each property, in order.
+
+    The meaning is the model's own field description when it has one, else `notes`;
     `required_keys` adds keys a loader requires beyond the model's own list."""
     required = set(schema.get("required", [])) | set(required_keys)
     rows = []
@@ -63,7 +65,7 @@ def field_rows(
                 "yes" if name in required else "no",
                 default,
                 constraints_of(prop),
-                notes.get(f"{prefix}.{name}", prop.get("description", "")),
+                prop.get("description") or notes.get(f"{prefix}.{name}", ""),
             )
         )
     return rows
