@@ -29,6 +29,7 @@ from studio_support import (
     row,
     shot,
     studio,
+    wait_for,
 )
 
 from packer_tasks.events.sink import EventSink
@@ -131,6 +132,13 @@ def test_wizard_packs_a_healthy_project_and_the_preview_matches_the_packed_bytes
         expect(finished).to_have_count(1)
         expect(finished).to_be_visible()
         expect(page.locator('#activity li[data-kind="build_started"]')).to_have_count(1)
+        # One card per operation, its lines in the packer's causal order.
+        card = page.locator("#activity .op", has=page.locator('li[data-kind="build_finished"]'))
+        seqs = card.locator("li").evaluate_all("items => items.map(li => +li.dataset.seq)")
+        assert seqs == sorted(set(seqs)) and len(seqs) >= 2
+        expect(card.locator(".counts")).to_contain_text(
+            f"{packed_result.cache_hits} hit(s), {packed_result.cache_misses} miss(es)"
+        )
         shot(page, tmp_path, "06-activity")
 
         tab(page, "wizard")
@@ -230,6 +238,67 @@ def test_doctor_fix_is_previewed_then_applied_after_consent(
     assert registry.read_text() == canonical
 
 
+def test_actions_preview_first_and_apply_only_after_consent(
+    browser: Browser, tmp_path: Path
+) -> None:
+    project = copy_project(STARTER, tmp_path / "game")
+    registry = project / "assets" / ".prometeu" / "index.json"
+    dialog = "#consent"
+    with studio(project) as server, open_page(browser, server) as page:
+        # Exclude: asked first; cancelling changes nothing.
+        before = registry.read_bytes()
+        row(page, "sfx/basic").click()
+        page.click('#details button[data-action="exclude"]')
+        expect(page.locator(dialog)).to_contain_text("Nothing changes until you confirm")
+        page.click("#consent-cancel")
+        assert registry.read_bytes() == before
+        page.click('#details button[data-action="exclude"]')
+        page.click("#consent-apply")
+        expect(page.locator(f"{dialog} .applied li")).to_have_count(1)
+        page.click("#consent-cancel")
+        expect(row(page, "sfx/basic").locator("td.build")).to_have_text("excluded")
+
+        # Relocate: the service's preview, then the move after Apply; ids kept.
+        row(page, "world/tiles_8").click()
+        page.once("dialog", lambda prompt: prompt.accept("world/tiles_eight"))
+        page.click('#details button[data-action="relocate"]')
+        expect(page.locator(f"{dialog} .proposed li").first).to_contain_text("move_root")
+        assert (project / "assets" / "world" / "tiles_8").is_dir()
+        page.click("#consent-apply")
+        expect(page.locator(f"{dialog} .applied li").first).to_be_visible()
+        page.click("#consent-cancel")
+        expect(row(page, "world/tiles_eight")).to_have_attribute("data-id", "2")
+
+        # Quarantine, then restore from the quarantine list: both previewed first.
+        row(page, "music/loop").click()
+        page.click('#details button[data-action="quarantine"]')
+        expect(page.locator(f"{dialog} .proposed li").first).to_be_visible()
+        assert (project / "assets" / "music" / "loop").is_dir()
+        shot(page, tmp_path, "13-quarantine-preview")
+        page.click("#consent-apply")
+        expect(page.locator(f"{dialog} .applied li").first).to_be_visible()
+        page.click("#consent-cancel")
+        # The row leaves the build: listed as quarantined (or gone, where `list` omits it).
+        loop = row(page, "music/loop")
+        wait_for(
+            lambda: loop.locator("td.build").all_inner_texts() in ([], ["quarantined"]),
+            what="music/loop to leave the build",
+        )
+        assert not (project / "assets" / "music" / "loop").exists()
+        page.click("#restore-open")
+        page.click(f"{dialog} button:has-text('Restore…')")
+        expect(page.locator(f"{dialog} .proposed li").first).to_be_visible()
+        page.click("#consent-apply")
+        expect(page.locator(f"{dialog} .applied li").first).to_be_visible()
+        page.click("#consent-cancel")
+        expect(row(page, "music/loop").locator("td.build")).to_have_text("included")
+        expect(row(page, "music/loop")).to_have_attribute("data-id", "5")
+        tab(page, "activity")
+        expect(page.locator('#activity li[data-kind="preview_ready"]')).to_have_count(3)
+        expect(page.locator('#activity li[data-kind="action_applied"]')).to_have_count(4)
+        shot(page, tmp_path, "14-actions-activity")
+
+
 def test_edits_outside_the_page_show_up_without_a_reload(browser: Browser, tmp_path: Path) -> None:
     project = copy_project(STARTER, tmp_path / "game")
     with studio(project) as server, open_page(browser, server) as page:
@@ -253,7 +322,7 @@ def test_edits_outside_the_page_show_up_without_a_reload(browser: Browser, tmp_p
         expect(
             page.locator('#activity li[data-kind="runtime_state_changed"]').first
         ).to_be_visible()
-        shot(page, tmp_path, "13-external-edit")
+        shot(page, tmp_path, "15-external-edit")
 
 
 BIG = 120  # glyph banks added to the starter: a pack of 125 assets, slowed to last seconds
@@ -287,7 +356,7 @@ def test_a_long_pack_leaves_the_page_responsive(browser: Browser, tmp_path: Path
         expect(page.locator("#validation-verdict")).to_have_class("ok-msg")
         page.click("#wizard-next")
         expect(page.locator("#wizard-progress")).to_contain_text(f"/{BIG + 5} materialized")
-        shot(page, tmp_path, "14-wizard-packing")
+        shot(page, tmp_path, "16-wizard-packing")
         tab(page, "assets")
         timings: list[float] = []
         for n in (7, 63, 119, 42, 101, 88):
@@ -302,10 +371,10 @@ def test_a_long_pack_leaves_the_page_responsive(browser: Browser, tmp_path: Path
         bar = page.locator(f'#activity .op[data-op="{server.state.job.operation_id}"] .bar .fill')
         expect(bar).to_have_attribute("style", re.compile(r"width: [1-9]"))
         assert server.state.job.running, "the pack ended before the page was checked"
-        shot(page, tmp_path, "15-activity-while-packing")
+        shot(page, tmp_path, "17-activity-while-packing")
         print("details ms", [round(t) for t in timings])
         assert max(timings) < RESPONSIVE_MS, f"details took {[round(t) for t in timings]} ms"
         tab(page, "wizard")
         expect(page.locator("#result-status")).to_contain_text("success", timeout=60_000)
         expect(page.locator("#wizard dl.kv")).to_contain_text(f"packed assets{BIG + 5}")
-        shot(page, tmp_path, "16-wizard-long-result")
+        shot(page, tmp_path, "18-wizard-long-result")

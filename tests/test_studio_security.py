@@ -71,6 +71,10 @@ def test_a_cross_origin_request_without_the_token_is_refused_and_changes_nothing
             headers={TOKEN_HEADER: token.group(1), "origin": server.url.rstrip("/")},
         )
         assert ok.status_code == 200 and ok.json()["status"] == "success", ok.text
+        # And no other site may frame the page to borrow its buttons (clickjacking).
+        headers = client.get("/").headers
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert registry_bytes(project) != before
 
 

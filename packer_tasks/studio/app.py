@@ -30,6 +30,16 @@ STATIC_TYPES = {
     ".html": "text/html",
 }
 NO_STORE = {"cache-control": "no-store"}
+# The page loads only its own files, and no other site may frame it (clickjacking would
+# let a foreign page make a person press the Studio's own buttons).
+PAGE_HEADERS = {
+    **NO_STORE,
+    "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -72,7 +82,7 @@ class Routes:
             token=self.state.guard.token,
             project=html.escape(self.state.service.project.root.name),
         )
-        return Response(page, media_type="text/html", headers=NO_STORE)
+        return Response(page, media_type="text/html", headers=PAGE_HEADERS)
 
     def static(self, request: Request) -> Response:
         found = self.files.get(request.path_params["name"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..models.results import DoctorAssetReport, DoctorResult, ListAssetsResult
+from ..models.results import AssetSummary, DoctorAssetReport, DoctorResult, ListAssetsResult
 from ..service import PackerService
 
 
@@ -58,6 +58,15 @@ def _badge(report: DoctorAssetReport | None) -> dict[str, Any]:
     }
 
 
+def build_state(asset: AssetSummary) -> str:
+    """The build column, in the words `list` uses."""
+    if asset.quarantined:
+        return "quarantined"
+    if asset.included_in_build:
+        return "included"
+    return "excluded" if asset.registered else "unregistered"
+
+
 def build_view(listed: ListAssetsResult, doctor: DoctorResult) -> dict[str, Any]:
     """One row per asset root with its badge; the project-level findings beside them."""
     reports = {r.root: r for r in doctor.assets}
@@ -65,13 +74,7 @@ def build_view(listed: ListAssetsResult, doctor: DoctorResult) -> dict[str, Any]
     for asset in listed.assets:
         row = asset.model_dump(mode="json")
         row["badge"] = _badge(reports.get(asset.root))
-        row["build"] = (
-            "included"
-            if asset.included_in_build
-            else "excluded"
-            if asset.registered
-            else "unregistered"
-        )
+        row["build"] = build_state(asset)
         rows.append(row)
     return {
         "summary": listed.summary,

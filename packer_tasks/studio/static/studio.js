@@ -122,7 +122,7 @@ function kv(pairs) {
 
 function renderDetails(result) {
   const a = result.asset;
-  if (!a) return h("div", {}, h("p", {}, result.summary), result.diagnostics.map(diagnostic));
+  if (!a) return missingDetails(result);
   const diags = (result.findings && result.findings.length) ? result.findings : result.diagnostics;
   return h("div", { "data-root": a.root },
     h("h2", {}, `${a.name ?? a.root}`, " ", h("span", { class: "muted" }, a.asset_id !== null ? `#${a.asset_id}` : "unregistered")),
@@ -144,6 +144,18 @@ function renderDetails(result) {
       h("div", {}, h("h3", {}, "Output"), h("pre", {}, JSON.stringify(a.output, null, 2))),
       h("div", {}, h("h3", {}, "Preload"), h("pre", {}, JSON.stringify(a.preload, null, 2)))),
     h("details", {}, h("summary", {}, "Declaration (asset.json)"), h("pre", {}, JSON.stringify(a.declaration, null, 2))));
+}
+
+// A quarantined asset has no root to read: offer to restore it instead.
+function missingDetails(result) {
+  const ref = String(state.selected);
+  const q = (state.view ? state.view.assets : []).find((r) => r.quarantined && (r.root === ref || String(r.asset_id) === ref));
+  if (!q) return h("div", {}, h("p", {}, result.summary), result.diagnostics.map(diagnostic));
+  return h("div", { "data-root": q.root },
+    h("h2", {}, q.name ?? q.root, " ", h("span", { class: "muted" }, "quarantined")),
+    h("p", {}, `assets/${q.root} is in quarantine (assets/.prometeu/quarantine/): out of the build, identity kept.`),
+    h("div", { class: "toolbar actions" }, h("button", { "data-action": "restore",
+      onclick: () => consent("restore", { name: q.root }, `Restore ${q.root}`) }, "Restore…")));
 }
 
 async function loadPreview(asset) {
@@ -261,11 +273,11 @@ async function openQuarantine() {
 function opCard(id) {
   let op = state.ops.get(id);
   if (!op) {
-    const el = h("div", { class: "op", "data-op": id },
-      h("header", {}, h("strong", { class: "title" }, ""), h("span", { class: "opid" }, id), h("span", { class: "counts muted" }, "")),
+    const el = h("div", { class: "op quiet", "data-op": id },
+      h("header", {}, h("strong", { class: "title" }, "operation"), h("span", { class: "opid" }, id), h("span", { class: "counts muted" }, "")),
       h("div", { class: "bar", hidden: true }, h("div", { class: "fill" })), h("div", { class: "bar-label muted", hidden: true }),
       h("ul", {}));
-    op = { el, hits: 0, misses: 0, lastSeq: 0 };
+    op = { el, hits: 0, misses: 0, titled: false };
     state.ops.set(id, op);
     $("#activity").append(el);
     $("#activity-count").textContent = `(${state.ops.size})`;
@@ -273,13 +285,21 @@ function opCard(id) {
   return op;
 }
 
+// Cache lookups are counted on their operation's card; anything louder gets its own line.
 const QUIET_KINDS = new Set(["cache_hit", "cache_miss"]);
+// What names an operation's card: its lifecycle or outcome, the latest one winning.
+const TITLE_KINDS = new Set(["build_started", "build_finished", "diagnostics_updated", "preview_ready",
+  "action_applied", "action_failed", "asset_changed", "asset_discovered"]);
+// Operations a person acted on or should notice: never shown as a quiet read.
+const LOUD_KINDS = new Set(["build_started", "build_finished", "preview_ready", "action_applied",
+  "action_failed", "asset_changed", "runtime_state_changed"]);
 
 function onActivity(m) {
   const op = opCard(m.operation_id);
-  op.lastSeq = Math.max(op.lastSeq, m.sequence);
   const title = op.el.querySelector(".title");
-  if (!title.textContent) title.textContent = m.title;
+  if (m.kind === "runtime_state_changed") title.textContent = "Runtime freshness";
+  else if (TITLE_KINDS.has(m.kind)) title.textContent = m.title;
+  if (LOUD_KINDS.has(m.kind) || m.level !== "info") op.el.classList.remove("quiet");
   if (QUIET_KINDS.has(m.kind) && m.level === "info") {
     if (m.kind === "cache_hit") op.hits += 1; else op.misses += 1;
     op.el.querySelector(".counts").textContent = `cache: ${op.hits} hit(s), ${op.misses} miss(es)`;
@@ -292,8 +312,7 @@ function onActivity(m) {
     scheduleRefresh();
   }
   if (m.kind === "build_finished") state.changed.clear();
-  if (["action_applied", "action_failed", "build_finished"].includes(m.kind)) scheduleRefresh();
-  if (m.kind === "runtime_state_changed") scheduleRefresh();
+  if (["action_applied", "action_failed", "build_finished", "runtime_state_changed"].includes(m.kind)) scheduleRefresh();
 }
 
 function onProgress(m) {
@@ -324,7 +343,7 @@ function onRuntime(m) {
     banner.replaceChildren(h("strong", {}, `Runtime ${m.state}. `), RUNTIME_HELP[m.state], h("div", { class: "muted" }, m.why));
   } else if (m.state === "healthy" && ["stale", "diverged", "reconciling"].includes(m.previous)) {
     banner.hidden = false;
-    banner.className = "";
+    banner.className = "recovered";
     banner.replaceChildren(h("strong", {}, "Runtime healthy again. "), "The workspace was reloaded from disk; assets changed on disk are marked until the next pack.");
   } else if (m.state === "healthy") {
     banner.hidden = true;
