@@ -11,6 +11,7 @@ Every one leaves a correct build and one warning line.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -274,6 +275,25 @@ def test_record_pointing_at_a_missing_blob_is_a_reported_miss(
     assert len(lines) == 1 and "lacks" in lines[0], run.output
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"\x00not json", b'{"format": NaN}', b"[" * 100_000, b'{"key": "another"}'],
+    ids=["garbage", "nan", "deep", "fields"],
+)
+def test_a_bad_record_on_the_server_is_a_reported_miss(
+    nginx: Nginx, prefix: str, tmp_path: Path, body: bytes
+) -> None:
+    url = f"{nginx.url}/{prefix}"
+    expected = seed(tmp_path, url)
+    sorted((nginx.store / prefix / "ac").iterdir())[0].write_bytes(body)
+    b = checkout_b(tmp_path)
+    run = pack(b, "--remote-cache", url)
+    assert (b / "build" / "assets.pa").read_bytes() == expected
+    assert tiers(run_events(b)).count(("cache_hit", "remote")) == STARTER_ASSETS - 1
+    lines = warning_lines(run)
+    assert len(lines) == 1 and "build.remote_cache_corrupt" in lines[0], run.output
+
+
 def test_a_refused_upload_is_a_warning(nginx: Nginx, prefix: str, tmp_path: Path) -> None:
     a = copy_project(STARTER, tmp_path / "a")
     with FaultProxy(nginx.port) as proxy:
@@ -283,6 +303,27 @@ def test_a_refused_upload_is_a_warning(nginx: Nginx, prefix: str, tmp_path: Path
     lines = warning_lines(run)
     assert len(lines) == 1 and "build.remote_cache_unavailable" in lines[0], run.output
     assert nginx.files(prefix) == {}  # no record was uploaded without its blob
+
+
+def test_a_stalled_upload_neither_fails_nor_holds_the_build(
+    nginx: Nginx, prefix: str, tmp_path: Path
+) -> None:
+    a = copy_project(STARTER, tmp_path / "a")
+    with FaultProxy(nginx.port, slow_seconds=3.0) as proxy:
+        proxy.fault, proxy.only = "slow", "/cas/"
+        t0 = time.monotonic()
+        run = pack(
+            a,
+            "--remote-cache",
+            f"{proxy.url}/{prefix}",
+            "--remote-cache-write",
+            extra={"PROMETEU_PACKER_REMOTE_CACHE_TIMEOUT": "0.7"},
+        )
+        took = time.monotonic() - t0
+    assert (a / "build" / "assets.pa").exists() and took < 6, (took, run.output)
+    lines = warning_lines(run)
+    assert len(lines) == 1 and "timed out" in lines[0], run.output
+    assert nginx.files(f"{prefix}/ac") == {}  # no record without its blob
 
 
 # -- credentials, stats, settings ------------------------------------------------------------

@@ -103,11 +103,16 @@ def encode_record(key: str, payload: bytes, meta: dict[str, Any]) -> bytes:
     )
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser would accept them."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def _decode_record(key: str, body: bytes, max_blob: int) -> dict[str, Any]:
     try:
-        record = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RemoteCorrupt(f"record is not JSON: {exc}") from None
+        record = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise RemoteCorrupt(f"record is not JSON: {str(exc)[:160]}") from None
     if not isinstance(record, dict) or set(record) != _RECORD_FIELDS:
         raise RemoteCorrupt("record does not have the expected fields")
     if record["format"] != RECORD_FORMAT or record["key"] != key:
@@ -161,6 +166,10 @@ class RemoteClient:
         """Why the server was given up on this run, or None while it is in use."""
         return self._down
 
+    def give_up(self, reason: str) -> RemoteUnavailable:
+        """Open the circuit for the rest of the run (the first reason is kept)."""
+        return self._trip(reason)
+
     def _trip(self, reason: str) -> RemoteUnavailable:
         with self._lock:
             if self._down is None:
@@ -193,6 +202,10 @@ class RemoteClient:
             raise self._trip(f"redirected ({response.status_code}) to {where}; not followed")
         if response.status_code >= 500:
             raise self._trip(f"server error {response.status_code} on {method}")
+        if response.status_code in (401, 403, 407):
+            raise self._trip(
+                f"refused with status {response.status_code} on {method}; check the credentials"
+            )
 
     # -- reads ------------------------------------------------------------------------------
 

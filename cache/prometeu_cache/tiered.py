@@ -151,6 +151,9 @@ class TieredCache:
             with self._lock:
                 self._corrupt.append(f"{key[:12]}…: {exc}")
             return _Fetched(reason=f"entry rejected ({exc})")
+        except Exception as exc:  # whatever the client did not foresee: never fail the build
+            reason = f"unexpected {type(exc).__name__}: {str(exc)[:160]}"
+            return _Fetched(reason=f"unavailable ({self.remote.give_up(reason)})")
         if entry is None:
             return _Fetched(reason="absent")
         with self._lock:
@@ -174,13 +177,12 @@ class TieredCache:
 
     def flush_uploads(self, timeout: float) -> int:
         """Wait up to `timeout` seconds for pending uploads; returns how many were dropped."""
-        pending = [f for f in self._uploads if not f.done()]
+        pending, self._uploads = [f for f in self._uploads if not f.done()], []
         if pending:
             _, still = wait(pending, timeout=timeout)
             for future in still:
-                future.cancel()
+                future.cancel()  # a running one is cut off when the client closes
             self._abandoned += len(still)
-        self._uploads = [f for f in self._uploads if not f.done()]
         return self._abandoned
 
     def _rejected(self, key: str, look: CacheLookup, why: str) -> TieredLookup:
@@ -238,7 +240,8 @@ class TieredCache:
                 uploaded=self.uploaded,
                 down=self.remote.down,
             )
-        self.local.close()
+        with self._lock:  # not while a pool thread is storing a fetched entry
+            self.local.close()
 
 
 def _tiered(look: CacheLookup, tier: Tier | None, reason: str | None = None) -> TieredLookup:
