@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from . import cli, configuration, declarations, diagnostics, events
+from . import api, cli, configuration, declarations, diagnostics, events
 from . import markdown as md
 from .source import PACKAGE_DIR
 
@@ -15,6 +15,7 @@ PAGES: dict[str, tuple[str, Callable[[], str]]] = {
     "cli.md": ("every command and option", cli.render),
     "events.md": ("the event envelope, every kind, ordering", events.render),
     "configuration.md": ("pyproject keys, environment variables, flags", configuration.render),
+    "api.md": ("the public Python API and the service's methods", api.render),
 }
 
 
