@@ -425,6 +425,15 @@ def test_hex_dumps_match_the_starter_file(tmp_path: Path) -> None:
     assert checked >= 10
 
 
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    from packer_tasks.reference.__main__ import main
+
+    code, out, _ = call_in_process(lambda: main(["--check", "--target", str(tmp_path)]))
+    assert code == 1 and "stale: cli.md" in out
+    code, out, _ = call_in_process(lambda: main(["--target", str(tmp_path)]))
+    assert code == 0 and "wrote cli.md" in out and (tmp_path / "cli.md").is_file()
+
+
 def test_every_skipped_block_says_why() -> None:
     bare = [
         b.where for doc in DOC_FILES for b in read_blocks(doc) if re.fullmatch(r"skip\s*", b.marker)
