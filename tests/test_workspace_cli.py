@@ -296,7 +296,7 @@ def test_refusals_change_nothing(game: Path, tmp_path: Path) -> None:
     before = (game / REGISTRY).read_bytes()
     refusals = [
         (["register", "ui/hud"], "asset.already_registered"),
-        (["exclude", "99"], "asset.not_registered"),
+        (["exclude", "99"], "asset.not_found"),
         (["relocate", "1", "sfx/jump", "--yes"], "asset.root_exists"),
         (["relocate", "1", "../outside", "--yes"], "path.escapes_root"),
         (["new", "glyph_bank", "ui/hud", "--tile-size", "16", "nope.png"], None),
@@ -379,11 +379,12 @@ def test_show_by_id_and_by_root_with_input_sizes(game: Path) -> None:
     # the human view shows the sizes too
     rc, out, _ = run_cli("show", "sfx/jump", cwd=game)
     assert rc == 0
-    assert f"{(game / 'assets/sfx/jump/jump.wav').stat().st_size} bytes" in out
+    assert f"{(game / 'assets/sfx/jump/jump.wav').stat().st_size} B" in out
 
     # a missing input is reported with its size unknown
     (hud / "coin.png").unlink()
-    res = cli_json("show", "ui/hud", cwd=game)
+    res = cli_json("show", "ui/hud", cwd=game, code=1)
+    assert res["status"] == "blocked" and res["asset"]["blocking"] is True
     coin = next(i for i in res["asset"]["inputs"] if i["file"] == "coin.png")
     assert coin == {"file": "coin.png", "roles": coin["roles"], "size": None, "exists": False}
     assert [(d["code"], d["path"]) for d in res["diagnostics"]] == [("input.missing", "coin.png")]

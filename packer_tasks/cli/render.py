@@ -30,7 +30,8 @@ def diagnostic_line(d: Diagnostic) -> str:
     style = _STYLE.get(d.severity.value, "")
     block = " (blocking)" if d.blocking else ""
     head = f"[{style}]{d.severity.value}{block}[/] {escape(d.code)}"
-    text = f"  {head} {escape(d.where)}: {escape(d.message)}"
+    where = f" {escape(d.where)}:" if d.where else ":"
+    text = f"  {head}{where} {escape(d.message)}"
     if d.hint:
         text += f"\n      [dim]hint: {escape(d.hint)}[/]"
     return text

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from ..models.declaration import AssetDeclaration
 from ..models.registry import Registry
 from ..models.results import (
     AssetDetailsResult,
+    AssetSummary,
     ListAssetsResult,
     MutationResult,
     OperationResult,
 )
 from ..service import PackerService
 from ..workspace.project import Project
+from .complete import FAMILY_NAMES, complete_asset, complete_family
 from .context import Ctx, emit, json_option, pass_ctx
+from .humanize import columns, size, when, words
 from .render import out, print_diagnostics, print_result
 
 
@@ -33,20 +37,34 @@ def init(ctx: Ctx, as_json: bool) -> None:
     emit(service.init_workspace(), as_json)
 
 
+def _check_family(family: str, tile_size: str | None) -> None:
+    """Usage errors (exit 2) before any work: an unknown family, an option it does not take."""
+    if family not in FAMILY_NAMES:
+        close = difflib.get_close_matches(family, FAMILY_NAMES, n=1)
+        mean = f"; did you mean {close[0]}?" if close else ""
+        raise click.BadParameter(
+            f"unknown family {family!r}: choose {words(list(FAMILY_NAMES), 'or')}{mean}",
+            param_hint="FAMILY",
+        )
+    if tile_size is not None and family != "glyph_bank":
+        raise click.UsageError(f"--tile-size applies to glyph_bank only, not to {family}")
+
+
 @click.command("new")
-@click.argument("family")
+@click.argument("family", shell_complete=complete_family)
 @click.argument("root")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--tile-size",
     type=click.Choice(["8", "16", "32"]),
     default=None,
-    help="glyph_bank: tile size in pixels.",
+    help="glyph_bank: tile size in pixels (default 16).",
 )
 @click.option("--name", default=None, help="Label (defaults to the root's last folder).")
 @click.option("--preload/--no-preload", default=False, help="Preload at boot.")
 @click.option("--slot", type=click.IntRange(0, 15), default=None, help="Explicit preload slot.")
 @click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
+@click.option("--force", is_flag=True, help="Register even what would block the pack.")
 @json_option
 @pass_ctx
 def new(
@@ -59,12 +77,17 @@ def new(
     preload: bool,
     slot: int | None,
     exclude: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Scaffold and register a new asset from FILES (artifacts in the order given).
 
+    The files meet the same checks as `validate`; what would block the pack is refused
+    unless --force.
+
     Example: prometeu-packer new glyph_bank ui/hud --tile-size 16 heart.png coin.png
     """
+    _check_family(family, tile_size)
     options: dict[str, Any] = {}
     if tile_size is not None:
         options["tile_size"] = int(tile_size)
@@ -77,6 +100,7 @@ def new(
         preload=preload or slot is not None,
         slot=slot,
         name=name,
+        force=force,
     )
     emit(result, as_json)
 
@@ -106,7 +130,7 @@ def adopt(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("asset")
+@click.argument("asset", shell_complete=complete_asset)
 @json_option
 @pass_ctx
 def include(ctx: Ctx, asset: str, as_json: bool) -> None:
@@ -115,7 +139,7 @@ def include(ctx: Ctx, asset: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("asset")
+@click.argument("asset", shell_complete=complete_asset)
 @json_option
 @pass_ctx
 def exclude(ctx: Ctx, asset: str, as_json: bool) -> None:
@@ -124,7 +148,7 @@ def exclude(ctx: Ctx, asset: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("asset")
+@click.argument("asset", shell_complete=complete_asset)
 @click.argument("new_root")
 @click.option("--yes", is_flag=True, help="Apply the move (otherwise only preview it).")
 @json_option
@@ -135,7 +159,7 @@ def relocate(ctx: Ctx, asset: str, new_root: str, yes: bool, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("asset")
+@click.argument("asset", shell_complete=complete_asset)
 @click.option("--delete-files", is_flag=True, help="Also delete the asset folder.")
 @click.option("--yes", is_flag=True, help="Consent to deleting files.")
 @json_option
@@ -148,34 +172,58 @@ def remove(ctx: Ctx, asset: str, delete_files: bool, yes: bool, as_json: bool) -
     )
 
 
+def _state(a: AssetSummary) -> str:
+    """One word (and the first problem) for a row of `list`."""
+    if a.quarantined:
+        return "quarantined"
+    if not a.checked:
+        return "blocked" if a.blocking else "unchecked"
+    if a.blocking:
+        more = f" +{len(a.problems) - 1}" if len(a.problems) > 1 else ""
+        return f"blocked: {a.problems[0]}{more}" if a.problems else "blocked"
+    return "ok"
+
+
+def _build_word(a: AssetSummary) -> str:
+    if a.quarantined:
+        return "quarantine"
+    if not a.registered:
+        return "unregistered"
+    return "included" if a.included_in_build else "excluded"
+
+
 def _render_list(result: OperationResult) -> None:
     assert isinstance(result, ListAssetsResult)
-    table = Table(title=result.summary, show_lines=False)
-    for col in ("id", "root", "name", "family", "artifacts", "build", "state"):
-        table.add_column(col)
-    for a in result.assets:
-        build = (
-            "included" if a.included_in_build else ("excluded" if a.registered else "unregistered")
-        )
-        table.add_row(
+    out.print(escape(result.summary))
+    rows = [
+        (
             str(a.asset_id) if a.asset_id is not None else "-",
             a.root,
             a.name or "?",
             a.family or "?",
             str(a.artifact_count),
-            build,
-            "[red]blocked[/]" if a.blocking else "[green]ok[/]",
+            _build_word(a),
+            _state(a),
         )
-    out.print(table)
+        for a in result.assets
+    ]
+    if rows:
+        header = ("id", "root", "name", "family", "artifacts", "build", "state")
+        out.print("\n".join(columns(rows, out.width, header)), markup=False)
     print_diagnostics(result.diagnostics)
 
 
 @click.command("list")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Read declarations only; do not check the files' contents (rows say `unchecked`).",
+)
 @json_option
 @pass_ctx
-def list_(ctx: Ctx, as_json: bool) -> None:
-    """List registered and unregistered assets with their build status."""
-    emit(ctx.service().list_assets(), as_json, _render_list)
+def list_(ctx: Ctx, quick: bool, as_json: bool) -> None:
+    """List registered, unregistered and quarantined assets with what `validate` says."""
+    emit(ctx.service().list_assets(check=not quick), as_json, _render_list)
 
 
 def _render_details(result: OperationResult) -> None:
@@ -183,26 +231,33 @@ def _render_details(result: OperationResult) -> None:
     print_result(result, show_diagnostics=False)
     a = result.asset
     if a is not None:
-        out.print(f"  asset_id: {a.asset_id}   uuid: {a.asset_uuid}")
-        out.print(f"  build: {'included' if a.included_in_build else 'not in build'}")
+        ident = f"asset_id {a.asset_id}" if a.asset_id is not None else "unregistered"
+        out.print(f"  {ident}, uuid {a.asset_uuid}", markup=False)
+        out.print(f"  build: {_build_word(a)}; state: {_state(a)}", markup=False)
         if a.output:
+            meta = ", ".join(f"{k} {v}" for k, v in (a.output.get("metadata") or {}).items())
             out.print(
-                f"  output: {a.output.get('format')} codec={a.output.get('codec')} "
-                f"metadata={json.dumps(a.output.get('metadata'))}"
+                f"  output: {a.output.get('format')}, codec {a.output.get('codec')}"
+                + (f", {meta}" if meta else ""),
+                markup=False,
             )
-        out.print(f"  preload: {json.dumps(a.preload)}")
+        if a.preload is not None:
+            slot = a.preload.get("slot")
+            word = "on" if a.preload.get("enabled") else "off"
+            out.print(f"  preload: {word}" + (f", slot {slot}" if slot is not None else ""))
+        out.print(f"  last modified: {when(a.last_modified)}")
         for i in a.inputs:
-            size = f"{i.size} bytes" if i.size is not None else "[red]missing[/]"
-            out.print(f"  input {i.file} ({', '.join(i.roles)}): {size}")
+            got = size(i.size) if i.size is not None else "[red]missing[/]"
+            out.print(f"  input {escape(i.file)} ({escape(words(i.roles))}): {got}")
     print_diagnostics(result.diagnostics)
 
 
 @click.command()
-@click.argument("asset")
+@click.argument("asset", shell_complete=complete_asset)
 @json_option
 @pass_ctx
 def show(ctx: Ctx, asset: str, as_json: bool) -> None:
-    """Details of ASSET (id or root): declaration, inputs with sizes, diagnostics."""
+    """Details of ASSET (id or root) with what `validate` says of it (exit 1 if it blocks)."""
     emit(ctx.service().get_asset_details(asset), as_json, _render_details)
 
 

@@ -120,7 +120,8 @@ class Family(ABC):
             out.append(
                 error(
                     "artifact.index_gap",
-                    f"artifact indices must be exactly 0..{len(seen) - 1}; missing {missing}",
+                    f"artifact indices must be exactly 0..{len(seen) - 1}"
+                    + (f"; missing {', '.join(map(str, missing))}" if missing else ""),
                     f"renumber the {what}s so indices run 0..n-1 without gaps",
                 )
             )
@@ -156,7 +157,7 @@ class Family(ABC):
                 error(
                     "output.codec_unsupported",
                     f"codec {decl.output.codec!r} is not supported",
-                    f"use one of {list(self.codecs)}",
+                    "use " + " or ".join(self.codecs),
                 )
             )
         return out

@@ -11,7 +11,7 @@ there, and the `pa.*` codes of the assets.pa reader live with it (`artifact/read
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .diagnostic import Diagnostic, error, info, warning
 
@@ -21,13 +21,13 @@ LIST_HINT = "use `prometeu-packer list` to see ids and roots"
 # -- asset references and roots -----------------------------------------------------------
 
 
-def asset_not_found(ref: str | int) -> Diagnostic:
-    """asset.not_found: `ref` names no asset root, registered or not."""
-    return error(
-        "asset.not_found",
-        f"no asset is addressed by {ref!r}",
-        "pass an asset_id or a root folder holding asset.json (see `prometeu-packer list`)",
-    )
+def asset_not_found(ref: str | int, close: Sequence[str] = ()) -> Diagnostic:
+    """asset.not_found: `ref` names no asset (every command says so alike); `close` are
+    existing names it may have meant."""
+    hint = "pass an asset_id or a root folder holding asset.json (see `prometeu-packer list`)"
+    if close:
+        hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    return error("asset.not_found", f"no asset is addressed by {str(ref)!r}", hint)
 
 
 def asset_not_registered(ref: str | int, *, while_building: bool = False) -> Diagnostic:
@@ -152,7 +152,7 @@ def declaration_unknown_family(type_name: str, known: Iterable[str]) -> Diagnost
     return error(
         "declaration.unknown_family",
         f"asset type {type_name!r} is not a known family",
-        f"use one of {sorted(known)}",
+        "use " + " or ".join(sorted(known)),
     )
 
 

@@ -77,6 +77,11 @@ class AssetSummary(BaseModel):
     quarantined: bool = False
     artifact_count: int
     blocking: bool
+    # True when `blocking` is the gate's verdict (inputs decoded or found in the cache);
+    # False when only the declaration was read (`list --quick`, mutation results).
+    checked: bool = False
+    # The codes of its blocking diagnostics, as `validate` reports them.
+    problems: list[str] = Field(default_factory=list)
 
 
 class AssetDetails(AssetSummary):

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..events.sink import EventSink, NullSink, OperationEmitter
 from ..models.diagnostic import Diagnostic, any_blocking
-from ..models.diagnostic_codes import asset_not_registered, io_failed, lane_busy
+from ..models.diagnostic_codes import asset_not_found, io_failed, lane_busy
 from ..models.event import AssetRef, EventKind
 from ..models.registry import Registry, RegistryEntry
 from ..models.results import (
@@ -27,9 +27,10 @@ from ..workspace.registry_store import load_registry
 from ..workspace.settings import CacheConfig, resolve_cache
 from ..workspace.snapshot import WorkspaceSnapshot, take_snapshot
 from .runtime import ProjectRuntime
+from .suggest import suggestions
 
 # Packer-owned state kept beside the registry; never committed.
-PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n"
+PACKER_STATE_IGNORES = b".write.lock*\n.digests.sqlite*\n.relocation.json\n.build-manifest.json*\n"
 
 
 def applied(
@@ -143,8 +144,12 @@ class ServiceBase:
         key = parse_ref(ref)
         entry = registry.by_id(key) if isinstance(key, int) else registry.by_root(key)
         if entry is None:
-            raise OperationError([asset_not_registered(ref)])
+            raise OperationError([self.not_found(ref, [e.root for e in registry.assets])])
         return entry
+
+    def not_found(self, ref: str | int, roots: Sequence[str]) -> Diagnostic:
+        """The one "no such asset" every command reports, with close roots as suggestions."""
+        return asset_not_found(ref, suggestions(str(parse_ref(ref)), roots))
 
     def _finish(self, em: OperationEmitter, result: OperationResult) -> OperationResult:
         result.runtime_state = self.runtime.state

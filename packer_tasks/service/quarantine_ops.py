@@ -49,6 +49,7 @@ from ..workspace.quarantine import (
 )
 from ..workspace.registry_store import REGISTRY_LABEL, save_registry
 from .base import OperationError, ServiceBase, applied, parse_ref, preview
+from .suggest import suggestions
 
 
 def _nested_with(registry: Registry, root: str, skip: int | None) -> list[Diagnostic]:
@@ -77,7 +78,8 @@ def _root_to_quarantine(
             or root.split("/")[0] == META_DIR
             or not (project.root_dir(root) / ASSET_FILE).is_file()
         ):
-            raise OperationError([asset_not_found(ref)])
+            close = suggestions(str(key), [e.root for e in registry.assets])
+            raise OperationError([asset_not_found(ref, close)])
     unsafe = root_problem(project.assets_dir, root)  # never move a folder through a link
     if unsafe is None:
         unsafe = store_problem(project)

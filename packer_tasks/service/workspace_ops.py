@@ -37,6 +37,7 @@ from ..models.diagnostic_codes import (
     asset_root_nested,
     declaration_unknown_family,
     input_missing,
+    input_unreadable,
     path_reserved,
     registry_duplicate_uuid,
 )
@@ -49,6 +50,7 @@ from ..workspace.declarations import load_asset
 from ..workspace.paths import normalize_root, relative_path_problem, root_problem
 from ..workspace.project import Project
 from ..workspace.registry_store import save_registry
+from .asset_checks import declaration_verdict
 from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase, applied, preview
 
 
@@ -93,8 +95,11 @@ class WorkspaceOps(ServiceBase):
         preload: bool = False,
         slot: int | None = None,
         name: str | None = None,
+        force: bool = False,
     ) -> MutationResult:
-        """Scaffold a root from PNG/WAV files (copied in, artifacts in the order given)."""
+        """Scaffold a root from PNG/WAV files (copied in, artifacts in the order given).
+        The files meet the gate's checks first; what would block the pack is refused
+        unless `force`."""
         em = self.emitter()
         root = normalize_root(root)
 
@@ -105,6 +110,7 @@ class WorkspaceOps(ServiceBase):
                 registry,
                 _NewAsset(family_name, root, files, options, include, preload, slot, name),
             )
+            refuse_blocking(plan.verdict, force)
             return self._apply_create(em, registry, plan)
 
         return self._mutation("create_asset", em, body)
@@ -134,6 +140,7 @@ class WorkspaceOps(ServiceBase):
             root=root,
         )
         count = len(plan.names)
+        blocked = [d for d in plan.verdict if d.blocking]
         return applied(
             em,
             "create_asset",
@@ -141,7 +148,8 @@ class WorkspaceOps(ServiceBase):
                 Action(
                     kind="create_root",
                     path=f"assets/{root}",
-                    description=f"copied {count} file(s) and wrote {ASSET_FILE}",
+                    description=f"copied {count} file{'' if count == 1 else 's'} "
+                    f"and wrote {ASSET_FILE}",
                 ),
                 Action(
                     kind="register",
@@ -151,9 +159,16 @@ class WorkspaceOps(ServiceBase):
             ],
             [AssetRef(asset_id=new_id, root=root)],
             summary=f"created {plan.family.type_name} {root!r} as asset {new_id} with "
-            f"{count} artifact(s)",
-            diagnostics=list(loaded.diagnostics),
-            asset=self._summary(entry, loaded),
+            f"{count} artifact{'' if count == 1 else 's'}"
+            + ("; forced: it blocks the pack until fixed" if blocked else ""),
+            diagnostics=list(loaded.diagnostics) + [d for d in plan.verdict if d.blocking],
+            asset=self._summary(entry, loaded).model_copy(
+                update={
+                    "blocking": bool(blocked),
+                    "checked": True,
+                    "problems": list(dict.fromkeys(d.code for d in blocked)),
+                }
+            ),
         )
 
     def register_asset(self, root: str, *, include: bool = True) -> MutationResult:
@@ -361,6 +376,20 @@ class _CreatePlan:
     names: list[str]
     decl: AssetDeclaration
     include: bool
+    verdict: list[Diagnostic]
+
+
+def refuse_blocking(verdict: list[Diagnostic], force: bool) -> None:
+    """What would block the pack is refused before anything is written, unless forced."""
+    blocking = [d for d in verdict if d.blocking]
+    if blocking and not force:
+        hint = "fix the files, or pass --force to write it anyway (`validate` will block)"
+        raise OperationError(
+            [
+                d.model_copy(update={"hint": f"{d.hint}; or {hint}" if d.hint else hint})
+                for d in blocking
+            ]
+        )
 
 
 def _check_new_root(project: Project, registry: Registry, root: str) -> None:
@@ -396,7 +425,7 @@ def _input_problems(family: Family, files: Sequence[Path], names: list[str]) -> 
         problems.append(
             error(
                 "input.duplicate_name",
-                f"several files are named {dupes}",
+                f"several files are named {', '.join(dupes)}",
                 "rename them so each file name is unique",
             )
         )
@@ -424,8 +453,18 @@ def _plan_create(project: Project, registry: Registry, req: _NewAsset) -> _Creat
         output=family.scaffold_output(ScaffoldRequest(names, req.options or {})),
         preload=PreloadDecl(enabled=req.preload, slot=req.slot),
     )
+    files: dict[str, bytes] = {}
+    unreadable: list[Diagnostic] = []
+    for f, n in zip(req.files, names, strict=True):
+        try:
+            files[n] = Path(f).read_bytes()
+        except OSError as exc:
+            unreadable.append(input_unreadable(str(f), str(exc.strerror or exc)))
+    if unreadable:
+        raise OperationError(unreadable)
+    verdict = declaration_verdict(decl, files)
     return _CreatePlan(
-        family, req.root, project.root_dir(req.root), req.files, names, decl, req.include
+        family, req.root, project.root_dir(req.root), req.files, names, decl, req.include, verdict
     )
 
 
