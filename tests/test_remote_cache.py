@@ -10,6 +10,7 @@ Every one leaves a correct build and one warning line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometeu_cache.keys import blake3_hex
 from remote_server import FaultProxy, Nginx, closed_port, nginx_binary, running_nginx
 from test_doit_support import (
     STARTER,
@@ -273,6 +275,30 @@ def test_record_pointing_at_a_missing_blob_is_a_reported_miss(
     assert tiers(run_events(b)).count(("cache_miss", "remote")) == 1
     lines = warning_lines(run)
     assert len(lines) == 1 and "lacks" in lines[0], run.output
+
+
+def test_an_entry_failing_the_family_checks_is_never_packed_and_a_writer_replaces_it(
+    nginx: Nginx, prefix: str, tmp_path: Path
+) -> None:
+    """A record and blob that agree with each other (digests, size) but not with the
+    asset: the same family checks as a local hit refuse it."""
+    url = f"{nginx.url}/{prefix}"
+    expected = seed(tmp_path, url)
+    record_file = sorted((nginx.store / prefix / "ac").iterdir())[0]
+    good = record_file.read_bytes()
+    record = json.loads(good)
+    forged = b"\x01" * 10
+    sha = hashlib.sha256(forged).hexdigest()
+    (nginx.store / prefix / "cas" / sha).write_bytes(forged)
+    record.update(sha256=sha, blake3=blake3_hex(forged), size=len(forged))
+    record_file.write_text(json.dumps(record))
+    b = checkout_b(tmp_path)
+    run = pack(b, "--remote-cache", url, "--remote-cache-write")
+    assert (b / "build" / "assets.pa").read_bytes() == expected
+    assert tiers(run_events(b)).count(("cache_miss", "remote")) == 1
+    lines = warning_lines(run)
+    assert len(lines) == 1 and "build.remote_cache_corrupt" in lines[0], run.output
+    assert json.loads(record_file.read_bytes())["sha256"] == json.loads(good)["sha256"]
 
 
 @pytest.mark.parametrize(

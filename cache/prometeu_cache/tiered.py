@@ -186,8 +186,10 @@ class TieredCache:
         return self._abandoned
 
     def _rejected(self, key: str, look: CacheLookup, why: str) -> TieredLookup:
+        """A remote entry that failed the caller's checks: a miss, and a writer replaces it."""
         with self._lock:
             self._corrupt.append(f"{key[:12]}…: {why}")
+            self._on_remote.discard(key)
         return _tiered(look, None, f"{look.reason}; remote: entry rejected ({why})")
 
     # -- the run's report -----------------------------------------------------------------
