@@ -1,16 +1,14 @@
-"""Run one step as a subprocess and measure it: wall time, and the child's CPU time and peak
-RSS from `os.wait4`. Also parses the packer's one-line pack summary (hits, misses, ...)."""
+"""Run one step as a subprocess and measure it (through launch.py): wall time, and the
+child's CPU time and peak RSS from `os.wait4`. Also parses the packer's one-line pack summary
+(hits, misses, ...)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ BIN = Path(sys.executable).parent
 PYTHON = sys.executable
 DOIT = str(BIN / "doit")
 PACKER = str(BIN / "prometeu-packer")
+LAUNCH_PY = str(HERE / "launch.py")
 
 SCRUBBED_ENV = ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_DEBUG")
 PACKED_RE = re.compile(
@@ -117,36 +116,34 @@ def measure(
     timeout: float = 3600.0,
     floor: bool = False,
 ) -> Step:
-    """Run argv, wait for it with os.wait4, and return wall time, CPU time and peak RSS.
+    """Run argv through launch.py and return its wall time, CPU time and peak RSS.
 
     Never raises for the child's exit code: the caller decides which codes are fine. Output
     goes to `logs/<name>.out|.err` (the last round's logs are kept)."""
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
+    result_path = logs / f"{name}.launch.json"
+    result_path.unlink(missing_ok=True)
+    launcher = [PYTHON, "-S", "-I", LAUNCH_PY, str(result_path), str(timeout), "--"]
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            list(argv),
+        subprocess.run(
+            [*launcher, *argv],
             cwd=cwd,
             env=env or child_env(),
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
+            check=True,
+            timeout=timeout + 60,
         )
-        timer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - t0
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    usage = json.loads(result_path.read_text("utf-8"))
+    code = int(usage["exit_code"])
     text = out_path.read_text("utf-8", "replace") + err_path.read_text("utf-8", "replace")
     step = Step(
         name,
-        wall_s=round(wall, 4),
-        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
-        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+        wall_s=round(usage["wall_s"], 4),
+        cpu_s=round(usage["cpu_s"], 3),
+        peak_rss_mib=round(usage["peak_rss_kib"] / 1024, 1),
         exit_code=code,
         argv=list(argv),
     )

@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -116,6 +117,8 @@ def write_json(path: Path, data: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    # a SIGTERM unwinds like Ctrl-C, so the temporary trees are removed
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     command = "python benchmarks/run.py " + " ".join(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
