@@ -30,28 +30,33 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()
-        self._roots: dict[Path, Path | None] = {}  # folder -> project root (None: none)
+        self._roots: dict[str, Path | None] = {}  # folder -> project root (None: none)
         self._memos: dict[Path, DigestMemo] = {}  # project root -> its digest memo
 
-    def _memo_for(self, path: str) -> tuple[Path, DigestMemo] | None:
-        """The project (the folder above whose `assets/.prometeu` holds the file) and its
-        digest memo (one per project); None for a file outside any project."""
-        folder = Path(os.path.abspath(path)).parent
+    def _memo_for(self, path: str) -> tuple[str, DigestMemo] | None:
+        """The project (the folder above whose `assets/.prometeu` holds the file, as a
+        string ending in '/') and its digest memo (one per project); None for a file
+        outside any project. String paths: doit asks once per dependency."""
+        folder = os.path.dirname(os.path.abspath(path))
         if folder not in self._roots:
-            self._roots[folder] = next(
-                (
-                    parent.parent
-                    for parent in folder.parents
-                    if parent.name == "assets" and (parent / META_DIR).is_dir()
-                ),
-                None,
-            )
+            self._roots[folder] = self._project_of(Path(folder))
         root = self._roots[folder]
         if root is None:
             return None
         if root not in self._memos:
             self._memos[root] = DigestMemo(root / "assets" / META_DIR)
-        return root, self._memos[root]
+        return str(root) + os.sep, self._memos[root]
+
+    @staticmethod
+    def _project_of(folder: Path) -> Path | None:
+        return next(
+            (
+                parent.parent
+                for parent in folder.parents
+                if parent.name == "assets" and (parent / META_DIR).is_dir()
+            ),
+            None,
+        )
 
     def digest(self, path: str, st: os.stat_result) -> str:
         """The file's blake3: from the project's memo by stat facts, or hashed (and
@@ -60,7 +65,8 @@ class Blake3Checker(FileChangedChecker):  # type: ignore[misc]
         if found is None:
             return blake3_file(path)
         root, memo = found
-        key = stat_key(Path(os.path.abspath(path)).relative_to(root).as_posix(), st)
+        label = os.path.abspath(path)[len(root) :].replace(os.sep, "/")
+        key = stat_key(label, st)
         known = memo.get(key)
         if known is None:
             known = blake3_file(path)

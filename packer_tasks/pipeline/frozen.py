@@ -32,11 +32,11 @@ class FrozenInputs:
         self.files_hashed = 0
 
     @staticmethod
-    def stat_key(path: Path, label: str) -> StatKey:
+    def stat_key(path: str | Path, label: str) -> StatKey:
         st = os.stat(path)
         return stat_key(label, st)
 
-    def digest(self, path: Path, label: str) -> str:
+    def digest(self, path: str | Path, label: str) -> str:
         """The file's digest, from this run, the memo, or by reading it (kept for reuse)."""
         known = self._files.get(label)
         if known is not None:
@@ -47,7 +47,7 @@ class FrozenInputs:
             return memo_digest
         return self.read(path, label)[1]
 
-    def read(self, path: Path, label: str) -> tuple[bytes, str]:
+    def read(self, path: str | Path, label: str) -> tuple[bytes, str]:
         """The file's frozen bytes and their digest; read from disk at most once per run."""
         known = self._files.get(label)
         if known is not None and known.data is not None:

@@ -7,6 +7,7 @@ artifact's index, path and content digest. Names, absolute paths and mtimes neve
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from prometeu_cache.tiered import TieredCache, TieredLookup
 from ..events.sink import OperationEmitter
 from ..families import get_family
 from ..families import glyph_bank as _glyph_bank
+from ..families.base import MaterializeOutcome
 from ..format_versions import PAYLOAD_FORMAT_VERSION
 from ..models.declaration import AssetDeclaration
 from ..models.diagnostic import Diagnostic, any_blocking
@@ -51,6 +53,25 @@ class AssetBuild:
     cache_hit: bool
     preload_enabled: bool
     preload_slot: int | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A cache miss with its frozen input bytes, waiting for its family's decode."""
+
+    asset: RegisteredAsset
+    decl: AssetDeclaration
+    key: str
+    material: dict[str, Any]
+    files: dict[str, bytes]
+    want_payload: bool
+
+
+def decode(family_name: str, decl: AssetDeclaration, files: dict[str, bytes]) -> MaterializeOutcome:
+    """The family's pure decode (picklable: a worker process may run it)."""
+    family = get_family(family_name)
+    assert family is not None
+    return family.materialize(decl, files)
 
 
 @dataclass
@@ -94,6 +115,7 @@ class Materializer:
         emitter: OperationEmitter,
     ) -> None:
         self.project = project
+        self._assets_dir = str(project.assets_dir)
         self.frozen = frozen
         self.cache = cache
         self.em = emitter
@@ -139,13 +161,11 @@ class Materializer:
     def digests(self, asset: RegisteredAsset) -> dict[str, str]:
         decl = asset.loaded.declaration
         assert decl is not None
-        root_dir = self.project.root_dir(asset.entry.root)
-        files = sorted({a.file for a in decl.artifacts})
+        root = asset.entry.root
+        base = os.path.join(self._assets_dir, root)
         return {
-            f: self.frozen.digest(
-                root_dir.joinpath(*f.split("/")), self._label(asset.entry.root, f)
-            )
-            for f in files
+            f: self.frozen.digest(os.path.join(base, f), self._label(root, f))
+            for f in sorted({a.file for a in decl.artifacts})
         }
 
     def cache_key_of(self, asset: RegisteredAsset) -> tuple[str, dict[str, Any]]:
@@ -167,6 +187,16 @@ class Materializer:
         self, asset: RegisteredAsset, *, want_payload: bool = True
     ) -> MaterializeReport:
         """Hit the cache or run the family. Never raises for bad input bytes."""
+        found = self.look_up(asset, want_payload=want_payload)
+        if isinstance(found, MaterializeReport):
+            return found
+        return self.finish(found, decode(found.decl.type, found.decl, found.files))
+
+    def look_up(
+        self, asset: RegisteredAsset, *, want_payload: bool = True
+    ) -> MaterializeReport | Pending:
+        """Everything but the family's decode: the previous build, the cache, and on a
+        miss the frozen input bytes (the decode may then run in another process)."""
         entry, decl = asset.entry, asset.loaded.declaration
         assert decl is not None and not any_blocking(asset.loaded.diagnostics)
         family = get_family(decl.type)
@@ -244,20 +274,27 @@ class Materializer:
                     "tier": _miss_tier(self.cache),
                 },
             )
-        root_dir = self.project.root_dir(entry.root)
+        base = os.path.join(self._assets_dir, entry.root)
         files: dict[str, bytes] = {}
         labels: list[str] = []
         try:
             for rel in sorted({a.file for a in decl.artifacts}):
                 label = self._label(entry.root, rel)
                 labels.append(label)
-                files[rel], _digest = self.frozen.read(root_dir.joinpath(*rel.split("/")), label)
+                files[rel], _digest = self.frozen.read(os.path.join(base, rel), label)
         except OSError as exc:
             return MaterializeReport(None, None, [self._io_error(asset, exc)])
+        self.frozen.release(labels)  # the bytes live on in `files` until decoded
         # The bytes we hold are the frozen truth; re-key if the memo's digest was stale.
         key, material = self.cache_key_of(asset)
-        outcome = family.materialize(decl, files)
-        self.frozen.release(labels)
+        return Pending(asset, decl, key, material, files, want_payload)
+
+    def finish(self, pending: Pending, outcome: MaterializeOutcome) -> MaterializeReport:
+        """The decoded asset: its diagnostics, or its payload stored in the cache."""
+        asset, decl, key, material = pending.asset, pending.decl, pending.key, pending.material
+        entry, want_payload = asset.entry, pending.want_payload
+        family = get_family(decl.type)
+        assert family is not None
         diags = [d.located(entry.asset_id, entry.root) for d in outcome.diagnostics]
         if outcome.materialized is None or any_blocking(diags):
             return MaterializeReport(None, None, diags)

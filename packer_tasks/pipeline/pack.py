@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
@@ -19,6 +21,7 @@ from prometeu_cache.keys import blake3_hex, canonical_bytes
 from ..artifact.build_record import (
     BuiltAsset,
     build_key,
+    read_record,
     remember_outputs,
     stale_reason,
 )
@@ -37,9 +40,10 @@ from ..models.diagnostic_codes import (
 from ..models.event import AssetRef, EventKind
 from ..models.results import PackFailureStage, PackResult, Status
 from ..workspace.project import Project
-from ..workspace.snapshot import WorkspaceSnapshot
+from ..workspace.snapshot import RegisteredAsset, WorkspaceSnapshot
+from .decode_pool import DecodePool, decode_pool_for
 from .gate import preload_for, structural_gate
-from .materialize import AssetBuild
+from .materialize import AssetBuild, Materializer, MaterializeReport, Pending, decode
 from .previous import load_previous
 from .remote_tier import prefetch_remote, settle_remote
 from .session import BuildSession
@@ -85,25 +89,77 @@ def materialize_all(
         out.previous = open(previous.path, "rb")  # noqa: SIM115 (closed with the set)
     assets = snap.build_set()
     prefetch_remote(session.cache, session.materializer, assets)
-    for i, asset in enumerate(assets, 1):
-        report = session.materializer.materialize(asset, want_payload=keep_payloads)
-        out.diagnostics.extend(report.diagnostics)
-        if report.build is not None:
-            out.builds.append(report.build)
-            if out.previous is not None and report.reused is not None:
-                reused = report.reused
-                out.spans[report.build.asset_id] = (out.previous, reused.offset, reused.size)
-            elif out.spool is not None and report.payload is not None:
-                start = out.spool.seek(0, 2)
-                out.spool.write(report.payload)
-                out.spans[report.build.asset_id] = (out.spool, start, len(report.payload))
-        em.emit(
-            EventKind.PROGRESS_UPDATED,
-            f"materialized {asset.entry.root}",
-            progress=(i, len(assets)),
-            assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)],
-        )
+    pool = decode_pool_for(len(assets)) if keep_payloads else None
+    try:
+        _materialize_in_order(assets, session.materializer, pool, out, em, keep_payloads)
+    finally:
+        if pool is not None:
+            pool.close()
     return out
+
+
+# Misses decoding at once per worker: enough to keep the workers busy, few enough that
+# the input bytes held while waiting stay small.
+IN_FLIGHT_PER_WORKER = 4
+
+
+def _materialize_in_order(
+    assets: list[RegisteredAsset],
+    m: Materializer,
+    pool: DecodePool | None,
+    out: MaterializedSet,
+    em: OperationEmitter,
+    keep_payloads: bool,
+) -> None:
+    """Look every asset up in order; decode misses in the pool (or here); collect the
+    results in asset order, so bytes and events do not depend on the pool."""
+    window: deque[tuple[RegisteredAsset, MaterializeReport | tuple[Pending, Future[Any]]]]
+    window = deque()
+    limit = IN_FLIGHT_PER_WORKER * pool.workers if pool is not None else 0
+    done = 0
+    for asset in assets:
+        found = m.look_up(asset, want_payload=keep_payloads)
+        if isinstance(found, MaterializeReport):
+            window.append((asset, found))
+        elif pool is None:
+            window.append(
+                (asset, m.finish(found, decode(found.decl.type, found.decl, found.files)))
+            )
+        else:
+            window.append((asset, (found, pool.submit(found))))
+        while window and (len(window) > limit or isinstance(window[0][1], MaterializeReport)):
+            done += 1
+            _collect(*window.popleft(), m, out, em, (done, len(assets)))
+    while window:
+        done += 1
+        _collect(*window.popleft(), m, out, em, (done, len(assets)))
+
+
+def _collect(
+    asset: RegisteredAsset,
+    item: MaterializeReport | tuple[Pending, Future[Any]],
+    m: Materializer,
+    out: MaterializedSet,
+    em: OperationEmitter,
+    progress: tuple[int, int],
+) -> None:
+    report = item if isinstance(item, MaterializeReport) else m.finish(item[0], item[1].result())
+    out.diagnostics.extend(report.diagnostics)
+    if report.build is not None:
+        out.builds.append(report.build)
+        if out.previous is not None and report.reused is not None:
+            reused = report.reused
+            out.spans[report.build.asset_id] = (out.previous, reused.offset, reused.size)
+        elif out.spool is not None and report.payload is not None:
+            start = out.spool.seek(0, 2)
+            out.spool.write(report.payload)
+            out.spans[report.build.asset_id] = (out.spool, start, len(report.payload))
+    em.emit(
+        EventKind.PROGRESS_UPDATED,
+        f"materialized {asset.entry.root}",
+        progress=progress,
+        assets=[AssetRef(asset_id=asset.entry.asset_id, root=asset.entry.root)],
+    )
 
 
 def planned_build_key(snap: WorkspaceSnapshot, session: BuildSession) -> str | None:
@@ -288,7 +344,11 @@ def _result(
 def stale_reason_for(
     project: Project, snap: WorkspaceSnapshot, session: BuildSession
 ) -> str | None:
-    """`build_is_current` minus the gate (the caller ran it)."""
+    """`build_is_current` minus the gate (the caller ran it). Without a record (a first
+    or a fresh-checkout pack) the inputs are not keyed here: the pack keys them as it
+    materializes, so they are read once and not all held in memory at once."""
+    if read_record(project.build_dir) is None:
+        return "build/ holds no valid build record"
     key = planned_build_key(snap, session)
     if key is None:
         return "an input cannot be read"

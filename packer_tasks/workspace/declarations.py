@@ -6,7 +6,6 @@ Only the declaration and `stat` results are read here; input *contents* are neve
 
 from __future__ import annotations
 
-import os
 import stat
 import uuid
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from ..models.diagnostic_codes import (
     input_unreadable,
     metadata_float,
 )
-from .paths import LinkCache, resolve_inside, root_problem
+from .paths import LinkCache, resolve_inside, root_problem, stat_inside
 from .registry_store import describe_validation, parse_json_bytes
 
 
@@ -188,18 +187,18 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
     facts: list[InputFact] = []
     out: list[Diagnostic] = []
     links: LinkCache = {}  # inputs share folders: one lstat per folder per load
+    base = str(root_dir)
     for rel in decl.input_files():
-        path, problem = resolve_inside(root_dir, rel, "input", links)
+        try:
+            path, st, problem = stat_inside(base, rel, "input", links)
+        except (OSError, ValueError) as exc:
+            out.append(input_unreadable(rel, str(getattr(exc, "strerror", None) or exc)))
+            continue
         if problem is not None or path is None:
             out.extend([problem] if problem else [])
             continue
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
+        if st is None:
             out.append(input_missing(rel))
-            continue
-        except OSError as exc:
-            out.append(input_unreadable(rel, str(exc.strerror)))
             continue
         if not stat.S_ISREG(st.st_mode):
             out.append(
@@ -211,5 +210,7 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
                 )
             )
             continue
-        facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        facts.append(
+            InputFact(rel, Path(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        )
     return facts, out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..models.diagnostic import Diagnostic, error
 from ..models.diagnostic_codes import path_invalid, path_reserved
@@ -26,7 +26,7 @@ def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
             path=rel,
             fix="normalize_separators",
         )
-    if rel.startswith("/") or PurePosixPath(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
         return error(
             "path.absolute",
             f"{what} {rel!r} is absolute",
@@ -144,6 +144,47 @@ def resolve_inside(
             path=rel,
         )
     return candidate, None
+
+
+def stat_inside(
+    base: str, rel: str, what: str, cache: LinkCache | None = None
+) -> tuple[str | None, os.stat_result | None, Diagnostic | None]:
+    """`resolve_inside` for a hot loop: string paths, and the file's own stat from the same
+    lstat that proved it is not a link (one syscall per file). The stat is None when the
+    file does not exist; a link (checked to stay inside) is stat'ed through. Any other
+    OSError (no permission, a name too long) is raised for the caller to report."""
+    problem = relative_path_problem(rel, what)
+    if problem is not None:
+        return None, None, problem
+    parts = rel.split("/")
+    here = base
+    for part in parts[:-1]:
+        here = os.path.join(here, part)
+        link = _is_link(here, cache)
+        if link is None:
+            return os.path.join(base, rel), None, None  # a folder on the way is missing
+        if link:
+            return _through_link(base, rel, what)
+    path = os.path.join(here, parts[-1])
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return path, None, None
+    if stat.S_ISLNK(st.st_mode):
+        return _through_link(base, rel, what)
+    return path, st, None
+
+
+def _through_link(
+    base: str, rel: str, what: str
+) -> tuple[str | None, os.stat_result | None, Diagnostic | None]:
+    found, problem = resolve_inside(Path(base), rel, what)
+    if problem is not None or found is None:
+        return None, None, problem
+    try:
+        return str(found), os.stat(found), None
+    except (FileNotFoundError, NotADirectoryError):
+        return str(found), None, None
 
 
 def normalize_root(text: str) -> str:

@@ -85,7 +85,7 @@ class WorkspaceSnapshot:
         }
 
 
-def _stat_key(path: Path) -> tuple[int, int, int, int]:
+def _stat_key(path: str | Path) -> tuple[int, int, int, int]:
     try:
         st = os.stat(path)
     except OSError:
@@ -159,12 +159,9 @@ def _check_identity(entry: RegistryEntry, loaded: LoadedAsset) -> LoadedAsset:
 
 def current_fingerprint(project: Project, snapshot: WorkspaceSnapshot) -> Fingerprint:
     """Re-stat exactly what the snapshot was built from."""
-    out: list[StatFacts] = []
-    for name, *_facts in snapshot.fingerprint:
-        path = (
-            project.registry_path
-            if name == REGISTRY_FILE
-            else project.assets_dir.joinpath(*name.split("/"))
-        )
-        out.append((name, *_stat_key(path)))
-    return tuple(out)
+    assets = str(project.assets_dir)
+    registry = str(project.registry_path)
+    return tuple(
+        (name, *_stat_key(registry if name == REGISTRY_FILE else os.path.join(assets, name)))
+        for name, *_facts in snapshot.fingerprint
+    )
