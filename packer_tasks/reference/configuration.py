@@ -13,7 +13,7 @@ from ..cli import cli as root_command
 from ..workspace import project as project_module
 from ..workspace import settings
 from . import markdown as md
-from .source import modules, string_constants
+from .source import Source, string_constants
 
 ENV_RE = re.compile(r"PROMETEU_[A-Z0-9_]*[A-Z0-9]")
 SETTINGS_MODULE = "packer_tasks/workspace/settings.py"
@@ -41,14 +41,14 @@ ENV_NOTES = {
 }
 
 
-def declared_keys() -> dict[str, str]:
+def declared_keys(src: Source) -> dict[str, str]:
     """key → type name, from the settings module's declared table when it has one, else
     from the string keys it looks up with `.get("some-key")`."""
     known = getattr(settings, "KNOWN_KEYS", None)
     if isinstance(known, dict):
         return {str(k): getattr(v, "__name__", str(v)) for k, v in sorted(known.items())}
     found: dict[str, str] = {}
-    for module in modules():
+    for module in src.modules:
         if module.name != SETTINGS_MODULE:
             continue
         for node in ast.walk(module.tree):
@@ -66,18 +66,18 @@ def declared_keys() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def environment_variables() -> dict[str, list[str]]:
+def environment_variables(src: Source) -> dict[str, list[str]]:
     """Every `PROMETEU_…` name the package's source mentions → the modules mentioning it."""
     found: dict[str, set[str]] = defaultdict(set)
-    for module in modules():
+    for module in src.modules:
         for text in string_constants(module):
             for name in ENV_RE.findall(text):
                 found[name].add(module.name)
     return {name: sorted(where) for name, where in sorted(found.items())}
 
 
-def render() -> str:
-    sections = [_keys(), _variables(), _flags(), _precedence()]
+def render(src: Source) -> str:
+    sections = [_keys(src), _variables(src), _flags(), _precedence(src)]
     intro = (
         "The packer reads settings from three places: command-line flags, environment "
         "variables, and a `[tool.prometeu-packer]` table in the game's `pyproject.toml` "
@@ -89,18 +89,16 @@ def render() -> str:
     return md.page("Configuration", intro, sections)
 
 
-def _keys() -> str:
-    rows = [
-        (md.code(key), kind, KEY_NOTES.get(key, UNDESCRIBED))
-        for key, kind in declared_keys().items()
-    ]
+def _keys(src: Source) -> str:
+    keys = declared_keys(src)
+    rows = [(md.code(key), kind, KEY_NOTES.get(key, UNDESCRIBED)) for key, kind in keys.items()]
     example = "[tool.prometeu-packer]\n" + "\n".join(
         f"{key} = {value}"
         for key, value in (
             ("cache-dir", '".prometeu-cache"'),
             ("cache-size-limit", str(settings.DEFAULT_SIZE_LIMIT)),
         )
-        if key in declared_keys()
+        if key in keys
     )
     return (
         "## `[tool.prometeu-packer]` keys\n\n"
@@ -112,10 +110,10 @@ def _keys() -> str:
     )
 
 
-def _variables() -> str:
+def _variables(src: Source) -> str:
     rows = [
         (md.code(name), ENV_NOTES.get(name, UNDESCRIBED), ", ".join(md.code(w) for w in where))
-        for name, where in environment_variables().items()
+        for name, where in environment_variables(src).items()
     ]
     return "## Environment variables\n\n" + md.table(["variable", "meaning", "read in"], rows)
 
@@ -136,9 +134,9 @@ def _flags() -> str:
     )
 
 
-def _precedence() -> str:
-    module = next((m for m in modules() if m.name == SETTINGS_MODULE), None)
-    doc = (ast.get_docstring(module.tree) or "") if module is not None else ""
+def _precedence(src: Source) -> str:
+    tree = src.tree(SETTINGS_MODULE)
+    doc = (ast.get_docstring(tree) or "") if tree is not None else ""
     return (
         "## Precedence\n\n"
         "A flag beats an environment variable, which beats `pyproject.toml`, which beats "

@@ -12,12 +12,12 @@ from ..doctor.fixes import FIX_IDS
 from . import markdown as md
 from .source import (
     Module,
+    Source,
     argument,
     assigned_texts,
     callee_name,
     calls,
     literal_text,
-    modules,
     texts,
 )
 
@@ -47,10 +47,10 @@ KIND_TEXT = {
 }
 
 
-def raised_codes() -> dict[str, dict[str, set[str]]]:
+def raised_codes(src: Source) -> dict[str, dict[str, set[str]]]:
     """code → {"hints": {...}, "where": {module, ...}} for every literal code in the source."""
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"hints": set(), "where": set()})
-    for module in modules():
+    for module in src.modules:
         names = assigned_texts(module)
         for call in calls(module):
             _note_call(module, call, names, found)
@@ -73,10 +73,10 @@ def _note_call(
     found[code]["hints"].update(texts(argument(call, MAKERS[name], "hint"), names))
 
 
-def fix_descriptions() -> dict[str, tuple[str, str]]:
+def fix_descriptions(src: Source) -> dict[str, tuple[str, str]]:
     """fix id → (codes it resolves, what it does), from the fixes module's own docstring;
     the ids themselves come from FIX_IDS, so a new fix shows up even before it is described."""
-    tree = next((m.tree for m in modules() if m.name == FIXES_MODULE), None)
+    tree = src.tree(FIXES_MODULE)
     doc = (ast.get_docstring(tree) or "") if tree is not None else ""
     text: dict[str, list[str]] = {}
     current = ""
@@ -97,10 +97,10 @@ def fix_descriptions() -> dict[str, tuple[str, str]]:
     return out
 
 
-def render() -> str:
+def render(src: Source) -> str:
     entries = catalog_entries()
-    raised = raised_codes()
-    fixes = fix_descriptions()
+    raised = raised_codes(src)
+    fixes = fix_descriptions(src)
     sections = [_summary_table(entries)]
     for kind in CodeKind:
         group = [e for e in entries if e.kind is kind]

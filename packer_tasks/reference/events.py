@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from ..models.event import TERMINAL_KINDS, Event, EventKind
 from . import markdown as md
 from .schema_text import model_section
-from .source import Module, argument, callee_name, calls, literal_text, modules
+from .source import Module, Source, argument, callee_name, calls, literal_text
 
 # When each kind is published, in words; kinds missing here still get a row (from the enum).
 WHEN = {
@@ -52,10 +52,10 @@ class Emission:
     data_keys: set[str] = field(default_factory=set)
 
 
-def emissions() -> dict[str, Emission]:
+def emissions(src: Source) -> dict[str, Emission]:
     """kind value → its emission sites, from every `….emit(EventKind.X, summary, data=…)`."""
     found: dict[str, Emission] = defaultdict(Emission)
-    for module in modules():
+    for module in src.modules:
         for call in calls(module):
             kind = _kind_of(call)
             if kind is not None:
@@ -113,9 +113,9 @@ def schema_files() -> dict[str, str]:
     return {"events.schema.json": md.json_file(Event.model_json_schema())}
 
 
-def render() -> str:
+def render(src: Source) -> str:
     schema = Event.model_json_schema()
-    found = emissions()
+    found = emissions(src)
     sections = [
         "## Envelope\n\n"
         + model_section("Event", schema, ENVELOPE_NOTES, "Event", level=3).split("\n\n", 1)[1],

@@ -7,15 +7,27 @@ from pathlib import Path
 
 from . import api, cli, configuration, declarations, diagnostics, events
 from . import markdown as md
-from .source import PACKAGE_DIR
+from .source import PACKAGE_DIR, Source
 
-PAGES: dict[str, tuple[str, Callable[[], str]]] = {
-    "declarations.md": ("asset.json and registry fields, per family", declarations.render),
-    "diagnostics.md": ("every diagnostic code: severity, meaning, typical fix", diagnostics.render),
-    "cli.md": ("every command and option", cli.render),
+Render = Callable[[Source], str]
+
+# File name → (what it holds, how to render it from the parsed source).
+PAGES: dict[str, tuple[str, Render]] = {
+    "declarations.md": (
+        "asset.json and registry fields, per family",
+        lambda src: declarations.render(),
+    ),
+    "diagnostics.md": (
+        "every diagnostic code: severity, meaning, typical fix",
+        diagnostics.render,
+    ),
+    "cli.md": ("every command and option", lambda src: cli.render()),
     "events.md": ("the event envelope, every kind, ordering", events.render),
-    "configuration.md": ("pyproject keys, environment variables, flags", configuration.render),
-    "api.md": ("the public Python API and the service's methods", api.render),
+    "configuration.md": (
+        "pyproject keys, environment variables, flags",
+        configuration.render,
+    ),
+    "api.md": ("the public Python API and the service's methods", lambda src: api.render()),
 }
 
 
@@ -29,7 +41,8 @@ def default_target() -> Path:
 
 def generate() -> dict[str, str]:
     """File name → content, for every generated file (deterministic: same code, same text)."""
-    files = {name: render() for name, (_, render) in PAGES.items()}
+    src = Source.load()
+    files = {name: render(src) for name, (_, render) in PAGES.items()}
     files.update(declarations.schema_files())
     files.update(events.schema_files())
     files["README.md"] = _index(sorted(files))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -21,17 +20,26 @@ class Module:
     tree: ast.Module
 
 
-@cache
-def modules() -> tuple[Module, ...]:
-    """Every module of the package except this generator, by name (stable order)."""
-    out: list[Module] = []
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        rel = path.relative_to(PACKAGE_DIR).as_posix()
-        if rel.startswith("reference/"):
-            continue
-        tree = ast.parse(path.read_text("utf-8"), filename=rel)
-        out.append(Module(f"{REPO_PREFIX}/{rel}", tree))
-    return tuple(out)
+@dataclass(frozen=True)
+class Source:
+    """Every module of the package except this generator, parsed once per generation."""
+
+    modules: tuple[Module, ...]
+
+    @classmethod
+    def load(cls) -> Source:
+        out: list[Module] = []
+        for path in sorted(PACKAGE_DIR.rglob("*.py")):
+            rel = path.relative_to(PACKAGE_DIR).as_posix()
+            if rel.startswith("reference/"):
+                continue
+            tree = ast.parse(path.read_text("utf-8"), filename=rel)
+            out.append(Module(f"{REPO_PREFIX}/{rel}", tree))
+        return cls(tuple(out))
+
+    def tree(self, name: str) -> ast.Module | None:
+        """The parsed module with this repo-relative name, if it exists."""
+        return next((m.tree for m in self.modules if m.name == name), None)
 
 
 def calls(module: Module) -> Iterator[ast.Call]:
