@@ -118,7 +118,15 @@ def test_apply_fixes_then_doctor_is_clean(fixable: Path) -> None:
     before = tree_digest(fixable, packer_state=False)
     code, result = invoke_json(fixable, "doctor", "--fix", "--yes")
     assert result["operation"] == "doctor_fix"
-    assert len(result["applied_actions"]) == 6
+    # The safe set never changes which ids exist: asset 8 (root gone) is still registered.
+    assert len(result["applied_actions"]) == 5
+    assert "drop_missing_entry" not in {a["kind"] for a in result["applied_actions"]}
+    assert code == 1 and {d["code"] for d in result["blockers"]} == {"asset.root_missing"}
+    registry = json.loads((fixable / "assets/.prometeu/index.json").read_text())
+    assert 8 in [e["asset_id"] for e in registry["assets"]]
+    # Dropping it takes its own consent.
+    code, result = invoke_json(fixable, "doctor", "--fix", "--yes", "--drop-missing")
+    assert [a["kind"] for a in result["applied_actions"]] == ["drop_missing_entry"]
     assert code == 0 and result["blocking"] is False, result["blockers"]
 
     after = tree_digest(fixable, packer_state=False)
@@ -182,3 +190,22 @@ def test_drop_is_not_offered_for_a_quarantined_asset(starter_copy: Path) -> None
     missing = [d for d in result["diagnostics"] if d["code"] == "asset.root_missing"]
     assert missing and missing[0]["fix"] is None
     assert "restore" in [a["kind"] for a in result["proposed_actions"]]
+
+
+def test_a_root_moved_aside_keeps_its_id_through_fix_yes(starter_copy: Path) -> None:
+    """A root moved away for a while is not forgotten by `--fix --yes` (issue 13)."""
+    registry_path = starter_copy / "assets/.prometeu/index.json"
+    entry = next(e for e in json.loads(registry_path.read_text())["assets"] if e["asset_id"] == 1)
+    aside = starter_copy.parent / "aside"
+    shutil.move(starter_copy / "assets" / entry["root"], aside)
+    _, preview = invoke_json(starter_copy, "doctor", "--fix")
+    assert "drop_missing_entry" in {a["kind"] for a in preview["proposed_actions"]}
+    assert "--drop-missing" in preview["summary"]
+    _, result = invoke_json(starter_copy, "doctor", "--fix", "--yes")
+    assert "drop_missing_entry" not in {a["kind"] for a in result["applied_actions"]}
+    shutil.move(aside, starter_copy / "assets" / entry["root"])
+    registry = json.loads(registry_path.read_text())
+    assert entry in registry["assets"]
+    assert invoke(starter_copy, "validate")[0] == 0
+    # --drop-missing alone is a usage error
+    assert invoke(starter_copy, "doctor", "--drop-missing")[0] == 2

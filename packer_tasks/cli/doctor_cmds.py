@@ -49,18 +49,34 @@ def _render_doctor(result: OperationResult) -> None:
     "--workspace", is_flag=True, help="Also scan all of assets/: unregistered roots, stray files."
 )
 @click.option("--fix", is_flag=True, help="Preview the safe, mechanical fixes.")
-@click.option("--yes", is_flag=True, help="With --fix: apply them (in the write lane).")
+@click.option("--yes", is_flag=True, help="With --fix: apply the safe ones (in the write lane).")
+@click.option(
+    "--drop-missing",
+    is_flag=True,
+    help="With --fix --yes: also drop registry entries whose root is gone (retires their ids).",
+)
 @click.option("--catalog", is_flag=True, help="Print every diagnostic code and exit.")
 @json_option
 @pass_ctx
-def doctor(ctx: Ctx, workspace: bool, fix: bool, yes: bool, catalog: bool, as_json: bool) -> None:
+def doctor(
+    ctx: Ctx,
+    workspace: bool,
+    fix: bool,
+    yes: bool,
+    drop_missing: bool,
+    catalog: bool,
+    as_json: bool,
+) -> None:
     """Diagnose the project (exit 1 when something blocks the pack).
 
     Findings are grouped by asset. Blocking ones are exactly what `validate` reports; the
     rest is advice. `--fix` previews safe fixes file by file; `--fix --yes` applies them.
+    Dropping the entry of a root that is gone retires its id, so it needs --drop-missing.
     """
     if yes and not fix:
         raise click.UsageError("--yes applies fixes, so it needs --fix")
+    if drop_missing and not (fix and yes):
+        raise click.UsageError("--drop-missing is a fix to apply: use --fix --yes --drop-missing")
     if catalog and (fix or workspace):
         raise click.UsageError("--catalog prints the code table; it takes no other option")
     if catalog:
@@ -78,7 +94,7 @@ def doctor(ctx: Ctx, workspace: bool, fix: bool, yes: bool, catalog: bool, as_js
         )
     service = ctx.service()
     result = (
-        service.doctor_fix(apply=yes, workspace=workspace)
+        service.doctor_fix(apply=yes, workspace=workspace, drop_missing=drop_missing)
         if fix
         else service.doctor(workspace=workspace)
     )

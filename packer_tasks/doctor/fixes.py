@@ -14,7 +14,9 @@ relocating, deleting and quarantining are not fixes; they stay explicit operatio
 * `follow_moved_root` (asset.root_missing, the asset.json found at one other root): the
   registry root follows the folder; ids kept.
 * `drop_missing_entry` (asset.root_missing, the asset found nowhere): entry removed; its id
-  stays retired.
+  stays retired. Not in the safe set: dropping an entry changes which ids exist (a root
+  moved aside for a while would lose its identity for good), so it is applied only with its
+  own consent (`doctor --fix --yes --drop-missing`) and otherwise stays a preview.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ FIX_IDS = (
     "follow_moved_root",
     "drop_missing_entry",
 )
+# Fixes that change which asset ids exist: never part of `--fix --yes` on its own.
+IDENTITY_FIXES = frozenset({"drop_missing_entry"})
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ def _missing_root_fix(reg: Registry, e: RegistryEntry, found: list[str]) -> Plan
             ("asset.root_missing",),
             e,
             f"remove asset {e.asset_id} (assets/{e.root} is gone) from the registry; its "
-            "id is retired, never reused",
+            "id is retired, never reused (only with --drop-missing)",
             partial(_drop, e.asset_id),
         )
     return None
@@ -386,6 +390,11 @@ def plan_fixes(
             seen.add(la.root)
             out += _declaration_fixes(project, la)
     return out
+
+
+def consented(fixes: list[PlannedFix], *, drop_missing: bool) -> list[PlannedFix]:
+    """The fixes `--yes` applies: the safe set, plus identity fixes only when asked for."""
+    return [f for f in fixes if drop_missing or f.fix_id not in IDENTITY_FIXES]
 
 
 def apply_fixes(project: Project, fixes: list[PlannedFix]) -> list[Action]:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from prometeu_cache.digests import DigestMemo
 
-from ..doctor.fixes import PlannedFix, apply_fixes, plan_fixes
+from ..doctor.fixes import IDENTITY_FIXES, PlannedFix, apply_fixes, consented, plan_fixes
 from ..doctor.report import doctor_result, findings
 from ..events.sink import OperationEmitter
 from ..models.diagnostic_codes import io_failed, lane_busy
@@ -61,9 +61,12 @@ class DoctorOps(ServiceBase):
         )
         return result
 
-    def doctor_fix(self, *, apply: bool = False, workspace: bool = False) -> DoctorResult:
+    def doctor_fix(
+        self, *, apply: bool = False, workspace: bool = False, drop_missing: bool = False
+    ) -> DoctorResult:
         """`doctor --fix` previews (writes nothing, not even cache); with `apply`, fixes in
-        the write lane.
+        the write lane. The safe set never changes which ids exist: dropping the entry of a
+        root found nowhere needs `drop_missing` too.
 
         Applying re-plans from a fresh snapshot inside the write lane, then re-runs doctor so
         the result shows what is left.
@@ -72,11 +75,12 @@ class DoctorOps(ServiceBase):
         if not apply:
             return self._preview_fixes(em, workspace=workspace)
         try:
-            actions = self._apply_fixes(workspace=workspace)
+            actions = self._apply_fixes(workspace=workspace, drop_missing=drop_missing)
         except (OSError, RuntimeError, LaneBusy) as exc:
             return _fixes_failed(em, exc, workspace=workspace)
         after, _ = self._diagnose(em, workspace=workspace, use_cache=True)
-        summary = (f"applied {len(actions)} fix(es)" if actions else "no safe fix applied") + (
+        n = len(actions)
+        summary = (f"applied {n} fix{'' if n == 1 else 'es'}" if actions else "no fix applied") + (
             f"; now {after.summary}"
         )
         if actions:
@@ -93,12 +97,21 @@ class DoctorOps(ServiceBase):
     def _preview_fixes(self, em: OperationEmitter, *, workspace: bool) -> DoctorResult:
         """Doctor's findings plus the fixes it would apply; nothing is written."""
         result, fixes = self._diagnose(em, workspace=workspace, use_cache=False)
-        files = sorted({f.action.path or "" for f in fixes})
+        safe = [f for f in fixes if f.fix_id not in IDENTITY_FIXES]
+        drops = len(fixes) - len(safe)
+        files = sorted({f.action.path or "" for f in safe})
         summary = (
-            f"{len(fixes)} safe fix(es) would change {len(files)} file(s); pass --yes to apply them"
-            if fixes
+            f"{len(safe)} safe fix{'' if len(safe) == 1 else 'es'} would change "
+            f"{len(files)} file{'' if len(files) == 1 else 's'}; pass --yes to apply them"
+            if safe
             else "no safe fix applies"
-        ) + f" ({result.summary})"
+        )
+        if drops:
+            summary += (
+                f"; {drops} registry entr{'y' if drops == 1 else 'ies'} whose root is gone "
+                "would be dropped only with --yes --drop-missing (their ids are retired)"
+            )
+        summary += f" ({result.summary})"
         result = result.model_copy(
             update={
                 "operation": "doctor_fix",
@@ -110,7 +123,7 @@ class DoctorOps(ServiceBase):
             em.emit(EventKind.PREVIEW_READY, summary, assets=result.affected_assets)
         return result
 
-    def _apply_fixes(self, *, workspace: bool) -> list[Action]:
+    def _apply_fixes(self, *, workspace: bool, drop_missing: bool) -> list[Action]:
         """Plan the fixes again inside the write lane, from a fresh snapshot, and apply them."""
         project = self.project
         with self.lane():
@@ -118,7 +131,8 @@ class DoctorOps(ServiceBase):
             try:
                 snap = take_snapshot(project, scan=workspace)
                 records, _ = read_records(project)
-                return apply_fixes(project, plan_fixes(project, snap, quarantined_ids(records)))
+                planned = plan_fixes(project, snap, quarantined_ids(records))
+                return apply_fixes(project, consented(planned, drop_missing=drop_missing))
             finally:
                 self.runtime.committed()
 
