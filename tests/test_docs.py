@@ -50,6 +50,8 @@ OUTSIDE = re.compile(r"\.\./shared|SPEC\.md|/work/")
 HEREDOC = re.compile(r"<<-?\s*['\"]?(?P<word>\w+)['\"]?")
 ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 TIMEOUT = 120
+# Commands that serve until interrupted: a block holding one must be skipped.
+LONG_RUNNING = frozenset({"watch", "studio"})
 
 
 @dataclass
@@ -301,6 +303,12 @@ def simple(command: str) -> bool:
 
 def run_command(reader: Reader, command: str) -> tuple[int, str]:
     command = command.replace("/tmp/", f"{reader.tmp}/")
+    _, words = program_of(command) if "\n" not in command else ({}, [])
+    endless = words[:1] == ["prometeu-packer"] and LONG_RUNNING.intersection(words[1:])
+    assert not endless, (
+        f"`{command}` runs until Ctrl-C: mark its block "
+        "`<!-- docs-test: skip (runs until Ctrl-C) -->`"
+    )
     reader.ran.append(command)
     env, words = program_of(command) if "\n" not in command else ({}, [])
     if words and words[0] == "cd":

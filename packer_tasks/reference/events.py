@@ -144,7 +144,7 @@ def _kinds_table(found: dict[str, Emission]) -> str:
         rows.append(
             (
                 md.code(kind.value),
-                WHEN.get(kind, ""),
+                WHEN.get(kind, "(not described yet: see where it is emitted, below)"),
                 "yes" if kind in TERMINAL_KINDS else "no",
                 ", ".join(md.code(k) for k in sorted(emission.data_keys)),
             )
