@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -139,15 +140,20 @@ def many_assets(project: Path, copies: int, source: str = "ui/hud_icons") -> Non
 
 
 class SlowPack:
-    """An EventSink in front of the Studio's lane that makes a pack last: it waits `delay`
-    seconds after each asset's progress event, in the pack's own thread. Deterministic, and
-    the page must stay responsive regardless of how long the pack takes."""
+    """An EventSink in front of the Studio's lane that makes a pack last: until `release()`,
+    it waits `delay` seconds after each asset's progress event, in the pack's own thread.
+    Deterministic: the pack is still running for as long as the test looks at the page."""
 
     def __init__(self, inner: EventSink, delay: float) -> None:
         self.inner = inner
         self.delay = delay
+        self.released = threading.Event()
 
     def publish(self, event: Event) -> None:
         self.inner.publish(event)
         if event.kind is EventKind.PROGRESS_UPDATED and event.summary.startswith("materialized"):
-            time.sleep(self.delay)
+            self.released.wait(self.delay)
+
+    def release(self) -> None:
+        """Let the rest of the pack run at full speed."""
+        self.released.set()

@@ -22,6 +22,7 @@ from . import previews
 from .actions import BadRequest, run_action
 from .security import GuardMiddleware
 from .state import StudioState
+from .workspace import snapshot_details
 
 STATIC_TYPES = {
     ".js": "text/javascript",
@@ -96,6 +97,10 @@ class Routes:
 
     def asset(self, request: Request) -> Response:
         ref = request.query_params.get("ref", "")
+        if self.state.job.running:
+            quick = snapshot_details(self.state.service, ref, self.state.view)
+            if quick is not None:
+                return JSONResponse(quick, headers=NO_STORE)
         result = self.state.service.get_asset_details(ref)
         body: dict[str, Any] = result.model_dump(mode="json")
         if result.asset is not None:

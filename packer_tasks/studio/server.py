@@ -49,7 +49,9 @@ class StudioServer:
             create_app(self.state),
             log_level="warning",
             lifespan="off",
-            timeout_graceful_shutdown=2,
+            # Requests in flight (a workspace read of a big project) finish; streams end
+            # when the lane closes.
+            timeout_graceful_shutdown=15,
             access_log=False,
         )
         self.server = uvicorn.Server(config)

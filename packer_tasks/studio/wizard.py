@@ -9,10 +9,9 @@ remembers its result, and tells the lane when it is over.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
+from ..events.sink import OperationEmitter
 from ..models.results import PackResult
 from ..service import PackerService
 from .lane import EventLane
@@ -29,38 +28,37 @@ class PackJob:
         self.operation_id: str | None = None
         self.result: PackResult | None = None
         self.error: str | None = None
-        self.started_at: float | None = None
-        self.finished_listeners: list[Callable[[], None]] = []
+        self._finished = True
 
     @property
     def running(self) -> bool:
         with self._lock:
-            return self._thread is not None and self._thread.is_alive()
+            return not self._finished
 
     def start(self) -> str | None:
         """Start a pack; its operation_id, or None when one is already running."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._thread is not None and not self._finished:
                 return None
+            self._finished = False
             emitter = self.service.emitter()
             self.operation_id, self.result, self.error = emitter.operation_id, None, None
-            self.started_at = time.monotonic()
             self._thread = threading.Thread(
                 target=self._run, args=(emitter,), name="studio-pack", daemon=True
             )
             self._thread.start()
             return emitter.operation_id
 
-    def _run(self, emitter: Any) -> None:
+    def _run(self, emitter: OperationEmitter) -> None:
         try:
             self.result = self.service.pack(emitter=emitter)
         except Exception as exc:  # a bug or an I/O failure: reported, never a dead thread
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self.lane.flush()
-            self.lane.note("job", {**self.view(), "running": False})
-            for listener in self.finished_listeners:
-                listener()
+            with self._lock:
+                self._finished = True
+            self.lane.note("job", self.view())
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread

@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..models.declaration import AssetDeclaration
 from ..models.results import AssetSummary, DoctorAssetReport, DoctorResult, ListAssetsResult
-from ..service import PackerService
+from ..service import PackerService, parse_ref
 
 
 class WorkspaceView:
@@ -84,4 +85,61 @@ def build_view(listed: ListAssetsResult, doctor: DoctorResult) -> dict[str, Any]
         "assets": rows,
         "project": [d.model_dump(mode="json") for d in doctor.project],
         "diagnostics": [d.model_dump(mode="json") for d in listed.diagnostics],
+    }
+
+
+def input_rows(decl: AssetDeclaration, sizes: dict[str, int]) -> list[dict[str, Any]]:
+    """The inputs table: every declared file, its roles, and its size when it exists."""
+    return [
+        {
+            "file": rel,
+            "roles": [r for r, paths in decl.inputs.items() if rel in paths],
+            "size": sizes.get(rel),
+            "exists": rel in sizes,
+        }
+        for rel in decl.input_files()
+    ]
+
+
+def snapshot_details(
+    service: PackerService, ref: str, view: WorkspaceView
+) -> dict[str, Any] | None:
+    """Details of a registered asset while a pack holds the write lane.
+
+    `get_asset_details` reads under the shared lane, so it waits for the pack to end. The
+    runtime's in-memory snapshot (the view the pack itself started from) and doctor's last
+    findings answer at once instead, marked as such; the page asks the service again when
+    the pack is over. None when the snapshot does not hold the asset.
+    """
+    snap = service.runtime.snapshot_if_loaded()
+    found = snap.find(parse_ref(ref)) if snap is not None and ref else None
+    if found is None:
+        return None
+    entry, loaded = found.entry, found.loaded
+    decl = loaded.declaration
+    findings = view.findings(entry.root)
+    inputs = input_rows(decl, {f.rel: f.size for f in loaded.inputs}) if decl else []
+    asset = {
+        "asset_id": entry.asset_id,
+        "asset_uuid": entry.asset_uuid,
+        "root": entry.root,
+        "name": decl.name if decl else None,
+        "family": decl.type if decl else None,
+        "registered": True,
+        "included_in_build": entry.included_in_build,
+        "artifact_count": len(decl.artifacts) if decl else 0,
+        "blocking": any(d["blocking"] for d in findings),
+        "declaration": decl.to_json_dict() if decl else None,
+        "inputs": inputs,
+        "output": decl.output.model_dump(mode="json") if decl else None,
+        "preload": decl.preload.model_dump(mode="json", exclude_none=True) if decl else None,
+    }
+    return {
+        "status": "success",
+        "summary": f"{entry.root}: from the runtime snapshot while a pack runs",
+        "runtime_state": service.runtime.state.value,
+        "diagnostics": findings,
+        "findings": findings,
+        "asset": asset,
+        "while_packing": True,
     }

@@ -127,6 +127,7 @@ function renderDetails(result) {
   return h("div", { "data-root": a.root },
     h("h2", {}, `${a.name ?? a.root}`, " ", h("span", { class: "muted" }, a.asset_id !== null ? `#${a.asset_id}` : "unregistered")),
     h("p", { class: "muted" }, result.summary),
+    result.while_packing ? h("p", { class: "badge info", id: "while-packing" }, "a pack is running: shown from the runtime snapshot, refreshed when it ends") : null,
     state.changed.has(a.root) ? h("p", { class: "badge stale" }, "changed on disk since the last pack") : null,
     actionButtons(a),
     h("h3", {}, "Identity and build"),
@@ -357,7 +358,7 @@ function connectEvents() {
     if (m.type === "activity") onActivity(m);
     else if (m.type === "progress") onProgress(m);
     else if (m.type === "runtime") onRuntime(m);
-    else if (m.type === "job") onJob(m);
+    else if (m.type === "job") { onJob(m); scheduleRefresh(); }
   };
 }
 
