@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CLI, STARTER, cli_env, copy_project
+from conftest import CLI, STARTER, cli_env, copy_project, run_cli
 from studio_support import studio
 
 from packer_tasks.studio.security import TOKEN_HEADER
@@ -159,3 +159,16 @@ def test_the_cli_serves_on_loopback_and_prints_its_url(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert code == 0, proc.stderr.read() if proc.stderr else ""
+
+
+def test_a_busy_port_or_no_project_is_a_clear_error(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "game")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, _out, err = run_cli("--project", project, "studio", "--port", str(port))
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in err, err
+    assert "Traceback" not in err
+    code, _out, err = run_cli("studio", cwd=tmp_path)
+    assert code == 2 and "no prometeu project" in err, err
