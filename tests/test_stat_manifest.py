@@ -94,14 +94,13 @@ def _stage_folder(project: Path) -> None:
 
 
 def _garbage_manifest(project: Path) -> None:
-    stat_manifest.manifest_path(project).write_bytes(b'{"format": 1, "facts": [["x"')
+    stat_manifest.manifest_path(project).write_bytes(b'{"format": 2, "facts": [1, 2')
 
 
 def _wrong_inode_manifest(project: Path) -> None:
     path = stat_manifest.manifest_path(project)
     raw = json.loads(path.read_bytes())
-    for entry in raw["facts"]:
-        entry[1][3] += 1
+    raw["facts"] = [v + 1 if i % 4 == 3 else v for i, v in enumerate(raw["facts"])]
     path.write_text(json.dumps(raw))
 
 

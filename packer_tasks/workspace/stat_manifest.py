@@ -26,7 +26,7 @@ from typing import Any
 from .project import ASSETS_DIR, BUILD_DIR, META_DIR, STAGING_DIR
 
 MANIFEST_FILE = ".build-manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 # The digest memo's racy window (prometeu_cache.digests.RACY_NS): a fact younger than this
 # when it was recorded is not trusted later.
 RACY_NS = 2_000_000_000
@@ -61,11 +61,14 @@ def read_manifest(root: Path, versions: Mapping[str, Any]) -> StatManifest | Non
         raw: Any = json.loads(manifest_path(root).read_bytes())
         if raw.get("format") != MANIFEST_FORMAT or raw.get("versions") != dict(versions):
             return None
-        facts = {str(k): (int(a), int(b), int(c), int(d)) for k, (a, b, c, d) in raw["facts"]}
-        sources = tuple(str(s) for s in raw["sources"])
-        if not set(sources) <= set(facts):
+        paths, flat, n_sources = raw["paths"], raw["facts"], raw["sources"]
+        if len(flat) != 4 * len(paths) or not all(type(v) is int for v in flat):
             return None
-        return StatManifest(dict(versions), int(raw["assets"]), sources, facts)
+        it = iter(flat)
+        facts = {str(p): (a, b, c, d) for p, a, b, c, d in zip(paths, it, it, it, it, strict=True)}
+        if len(facts) != len(paths) or not 0 <= n_sources <= len(paths):
+            return None
+        return StatManifest(dict(versions), int(raw["assets"]), tuple(paths[:n_sources]), facts)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -110,8 +113,9 @@ def write_manifest(
         "format": MANIFEST_FORMAT,
         "versions": dict(versions),
         "assets": assets,
-        "sources": sources,
-        "facts": [[rel, list(f)] for rel, f in facts.items()],
+        "sources": len(sources),  # the first `sources` paths; the outputs follow
+        "paths": list(facts),
+        "facts": [v for f in facts.values() for v in f],
     }
     tmp = path.with_name(f"{MANIFEST_FILE}.{os.getpid()}.tmp")
     try:
