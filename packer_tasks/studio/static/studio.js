@@ -278,7 +278,7 @@ function opCard(id) {
       h("header", {}, h("strong", { class: "title" }, "operation"), h("span", { class: "opid" }, id), h("span", { class: "counts muted" }, "")),
       h("div", { class: "bar", hidden: true }, h("div", { class: "fill" })), h("div", { class: "bar-label muted", hidden: true }),
       h("ul", {}));
-    op = { el, hits: 0, misses: 0, titled: false };
+    op = { el, hits: 0, misses: 0, titled: false, named: false };
     state.ops.set(id, op);
     $("#activity").append(el);
     $("#activity-count").textContent = `(${state.ops.size})`;
@@ -299,7 +299,8 @@ function onActivity(m) {
   const op = opCard(m.operation_id);
   const title = op.el.querySelector(".title");
   if (m.kind === "runtime_state_changed") title.textContent = "Runtime freshness";
-  else if (TITLE_KINDS.has(m.kind)) title.textContent = m.title;
+  else if (TITLE_KINDS.has(m.kind)) { title.textContent = m.title; op.titled = true; }
+  else if (!op.titled && !op.named) { title.textContent = m.title; op.named = true; }
   if (LOUD_KINDS.has(m.kind) || m.level !== "info") op.el.classList.remove("quiet");
   if (QUIET_KINDS.has(m.kind) && m.level === "info") {
     if (m.kind === "cache_hit") op.hits += 1; else op.misses += 1;
