@@ -26,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,6 +441,24 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert code == 1 and "stale: cli.md" in out
     code, out, _ = call_in_process(lambda: main(["--target", str(tmp_path)]))
     assert code == 0 and "wrote cli.md" in out and (tmp_path / "cli.md").is_file()
+
+
+def test_documented_settings_are_real() -> None:
+    """Every TOML block parses, and its `[tool.prometeu-packer]` keys are keys the packer
+    reads, with values of the type it wants."""
+    from packer_tasks.workspace.settings import KNOWN_KEYS
+
+    checked = 0
+    for doc in DOC_FILES:
+        for block in read_blocks(doc):
+            if block.lang != "toml":
+                continue
+            table = tomllib.loads(block.text).get("tool", {}).get("prometeu-packer", {})
+            for key, value in table.items():
+                assert key in KNOWN_KEYS, f"{block.where}: unknown key {key!r}"
+                assert type(value) is KNOWN_KEYS[key], f"{block.where}: {key} = {value!r}"
+                checked += 1
+    assert checked
 
 
 def test_every_skipped_block_says_why() -> None:
