@@ -37,6 +37,13 @@ from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 
 HUD = "ui/hud_icons"
+# Resolves with the duration once the browser could play the whole sample.
+PLAYABLE_SECONDS = """audio => new Promise((resolve, reject) => {
+  audio.oncanplaythrough = () => resolve(audio.duration);
+  audio.onerror = () => reject(new Error(`media error ${audio.error && audio.error.code}`));
+  audio.preload = "auto";
+  audio.load();
+})"""
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +182,9 @@ def test_wizard_packs_a_healthy_project_and_the_preview_matches_the_packed_bytes
             row(page, "music/loop").click()
         sample = page.locator('#preview .sample[data-sample="0"]')
         expect(sample).to_contain_text("loop 0..16000")
+        # The browser itself can load and decode it: one second at 16 kHz.
+        seconds = sample.locator("audio").evaluate(PLAYABLE_SECONDS)
+        assert abs(seconds - 1.0) < 0.01, seconds
         src = sample.locator("audio").get_attribute("src")
         assert src is not None
         wav = page.request.get(server.url.rstrip("/") + src).body()

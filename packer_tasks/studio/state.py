@@ -54,7 +54,7 @@ class StudioState:
             job=PackJob(service, lane),
             view=WorkspaceView(service),
             packed=PackedFile(service.project.build_dir / "assets.pa"),
-            watcher=ChangeWatcher(service),
+            watcher=ChangeWatcher(service, lane),
             guard=guard,
         )
 

@@ -16,13 +16,15 @@ from ..events.sink import OperationEmitter
 from ..models.event import EventKind
 from ..service import PackerService
 from ..service.watch import affected_assets, relevant
+from .lane import EventLane
 
 
 class ChangeWatcher:
     """Runs until `stop()`; one per Studio."""
 
-    def __init__(self, service: PackerService, debounce_ms: int = 150) -> None:
+    def __init__(self, service: PackerService, lane: EventLane, debounce_ms: int = 150) -> None:
         self.service = service
+        self.lane = lane
         self.debounce_ms = debounce_ms
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studio-watch", daemon=True)
@@ -36,6 +38,20 @@ class ChangeWatcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        except (OSError, RuntimeError) as exc:  # e.g. out of inotify watches
+            self.lane.note(
+                "notice",
+                {
+                    "text": f"edits made outside the page are not followed ({exc}); "
+                    "reload the page to see them"
+                },
+            )
+        finally:
+            self.ready.set()
+
+    def _watch(self) -> None:
         from watchfiles import watch as watch_files
 
         for changes in watch_files(

@@ -215,6 +215,7 @@ function actionButtons(a) {
       if (target && target !== a.root) consent("relocate", { ref, new_root: target }, `Relocate ${a.root}`);
     } }, "Relocate…"));
     out.push(h("button", { "data-action": "remove", class: "danger", onclick: () => consent("remove", { ref, delete_files: false }, `Remove asset ${ref} from the registry`) }, "Remove…"));
+    out.push(h("button", { "data-action": "remove-files", class: "danger", onclick: () => consent("remove", { ref, delete_files: true }, `Remove asset ${ref} and delete assets/${a.root}`) }, "Remove and delete files…"));
   }
   out.push(h("button", { "data-action": "quarantine", onclick: () => consent("quarantine", { ref }, `Quarantine ${a.root}`) }, "Quarantine…"));
   return h("div", { class: "toolbar actions" }, out);
@@ -352,6 +353,13 @@ function onRuntime(m) {
   }
 }
 
+function showNotice(text) {
+  const banner = $("#runtime-banner");
+  banner.hidden = false;
+  banner.className = "failed";
+  banner.replaceChildren(h("strong", {}, "Studio: "), text);
+}
+
 function connectEvents() {
   const source = new EventSource("/api/events");
   source.onmessage = (e) => {
@@ -360,6 +368,7 @@ function connectEvents() {
     else if (m.type === "progress") onProgress(m);
     else if (m.type === "runtime") onRuntime(m);
     else if (m.type === "job") { onJob(m); scheduleRefresh(); }
+    else if (m.type === "notice") showNotice(m.text);
   };
 }
 
