@@ -46,7 +46,8 @@ class RemoteProblem:
 
 @dataclass(frozen=True)
 class _Fetched:
-    """What the remote gave for one key: stored locally, held in memory, or why not."""
+    """What the remote gave for one key: the verified entry (and whether it is also stored
+    locally), or why not."""
 
     stored: bool = False
     held: RemoteEntry | None = None
@@ -91,7 +92,7 @@ class TieredCache:
         """Local first, then the remote; every remote hit passes `accept` too."""
         pending = self._fetches.pop(key, None)
         fetched = pending.result() if pending is not None else None
-        if fetched is None or not (fetched.stored or fetched.held):
+        if fetched is None or fetched.held is None:
             look = self.local.get(key, accept)
             if look.hit:
                 return _tiered(look, "local")
@@ -106,20 +107,18 @@ class TieredCache:
         self, key: str, look: CacheLookup, fetched: _Fetched, accept: Accept | None
     ) -> TieredLookup:
         """The lookup after the local tier missed: the remote's verified entry or a miss."""
-        if fetched.held is not None:
-            entry = fetched.held
-            refused = accept(entry.payload, entry.meta) if accept is not None else None
-            if refused:
-                return self._rejected(key, look, refused)
-            self.remote_hits += 1
-            return TieredLookup(True, entry.payload, entry.meta, False, "remote hit", entry.blake3)
-        if fetched.stored:
-            again = self.local.get(key, accept)
-            if again.hit:
-                self.remote_hits += 1
-                return _tiered(again, "remote")
-            return self._rejected(key, look, again.reason)
-        return _tiered(look, None, f"{look.reason}; remote: {fetched.reason}")
+        entry = fetched.held
+        if entry is None:
+            return _tiered(look, None, f"{look.reason}; remote: {fetched.reason}")
+        refused = accept(entry.payload, entry.meta) if accept is not None else None
+        if refused:
+            if fetched.stored:
+                self.local.get(key, accept)  # the same checks evict the local copy
+            return self._rejected(key, look, refused)
+        self.remote_hits += 1
+        return TieredLookup(
+            True, entry.payload, entry.meta, False, "remote hit", entry.blake3, "remote"
+        )
 
     def put(self, key: str, payload: bytes, meta: dict[str, Any]) -> None:
         """Store locally; upload in the background when writes are enabled."""
@@ -160,7 +159,8 @@ class TieredCache:
             self._on_remote.add(key)
             self.local.put(key, entry.payload, entry.meta)
             stored = self.local.last_error is None and self.local.available
-        return _Fetched(stored=True) if stored else _Fetched(held=entry)
+        # Held for `get` as well: the verified bytes are used without reading them back.
+        return _Fetched(stored=stored, held=entry)
 
     def _upload(self, key: str, payload: bytes, meta: dict[str, Any]) -> None:
         try:
