@@ -68,7 +68,20 @@ function showTab(name) {
 
 // -- assets workspace ---------------------------------------------------------------------
 
+// One workspace read in flight at a time (a big project's read takes seconds): a refresh
+// asked for meanwhile runs once, right after it.
 async function loadWorkspace() {
+  if (state.loading) { state.reloadAfter = true; return; }
+  state.loading = true;
+  try {
+    await fetchWorkspace();
+  } finally {
+    state.loading = false;
+  }
+  if (state.reloadAfter) { state.reloadAfter = false; loadWorkspace(); }
+}
+
+async function fetchWorkspace() {
   const { status, body } = await api("/api/workspace");
   if (status !== 200) return;
   state.view = body;
@@ -222,6 +235,7 @@ function actionButtons(a) {
 }
 
 function resultBody(r) {
+  if (!r.status) return h("p", { class: "blocked-msg" }, r.error || r.refused || "the request failed");
   return h("div", {},
     h("p", { class: `status-${r.status}` }, h("strong", {}, r.status), ": ", r.summary || r.error || ""),
     (r.proposed_actions || []).length ? h("ul", { class: "proposed" }, r.proposed_actions.map((x) => h("li", {}, `would ${x.kind} ${x.path ?? ""}${x.target ? " → " + x.target : ""}: ${x.description}`))) : null,
