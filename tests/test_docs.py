@@ -29,6 +29,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,11 @@ def read_blocks(doc: Path) -> list[Block]:
 
 def prose(doc: Path) -> str:
     """The text outside fenced blocks and inline code (where links live)."""
+    return re.sub(r"`[^`\n]*`", "", prose_with_code(doc))
+
+
+def prose_with_code(doc: Path) -> str:
+    """The text outside fenced blocks, inline code kept."""
     out, inside = [], ""
     for line in doc.read_text("utf-8").splitlines():
         opening = FENCE.match(line)
@@ -103,7 +109,7 @@ def prose(doc: Path) -> str:
         elif inside and line.startswith(inside):
             inside = ""
         elif not inside:
-            out.append(re.sub(r"`[^`]*`", "", line))
+            out.append(line)
     return "\n".join(out)
 
 
@@ -441,6 +447,27 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert code == 1 and "stale: cli.md" in out
     code, out, _ = call_in_process(lambda: main(["--target", str(tmp_path)]))
     assert code == 0 and "wrote cli.md" in out and (tmp_path / "cli.md").is_file()
+
+
+INLINE_COMMAND = re.compile(r"`(?P<command>prometeu-packer(?: [^`]*)?)`")
+
+
+def test_inline_commands_exist() -> None:
+    """Every `prometeu-packer …` written in prose names real commands and options: each is
+    parsed by the CLI itself (with `--help` added, so nothing runs)."""
+    from packer_tasks.cli import main
+
+    wrong: list[str] = []
+    checked = 0
+    for doc in DOC_FILES:
+        for found in INLINE_COMMAND.finditer(prose_with_code(doc)):
+            argv = [*shlex.split(found["command"].replace("|", " "))[1:], "--help"]
+            code, _, err = call_in_process(partial(main, argv))
+            checked += 1
+            if code != 0:
+                wrong.append(f"{doc.relative_to(REPO)}: `{found['command']}`: {err.strip()}")
+    assert not wrong, "\n".join(wrong)
+    assert checked > 20
 
 
 def test_documented_settings_are_real() -> None:
