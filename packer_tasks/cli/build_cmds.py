@@ -1,33 +1,41 @@
-"""Build commands: pack, validate, summary, inspect."""
+"""Build commands: pack, validate, summary, inspect. Heavy modules load inside the
+commands, so `--help` stays quick."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from ..artifact.inspect import inspect_file
-from ..models.results import (
-    InspectResult,
-    OperationResult,
-    PackResult,
-    PackSummaryResult,
-    ValidatePackResult,
-)
 from .context import Ctx, emit, json_option, pass_ctx
-from .render import out, print_diagnostics, print_result
+from .humanize import columns, duration, plural, when
+
+if TYPE_CHECKING:
+    from ..models.results import OperationResult
+
+
+def pack_line(result: OperationResult) -> str | None:
+    """The one summary line of a published pack: the packer's own sentence (which names
+    the cache tiers) and the time taken. None when nothing was published."""
+    from ..models.results import PackResult
+
+    assert isinstance(result, PackResult)
+    if result.status.value != "success" or not result.published:
+        return None
+    return f"{result.summary} in {duration(result.elapsed_ms)}"
 
 
 def _render_pack(result: OperationResult) -> None:
-    assert isinstance(result, PackResult)
-    print_result(result)
-    if result.status.value == "success" and result.published:
-        out.print(
-            f"packed {result.packed_assets} asset(s): {result.cache_hits} cache hit(s), "
-            f"{result.cache_misses} miss(es), {result.elapsed_ms} ms → {result.assets_pa}"
-        )
+    from .render import out, print_diagnostics, print_result
+
+    line = pack_line(result)
+    if line is None:
+        print_result(result)
+        return
+    out.print(f"[green]success[/]: {line}")
+    print_diagnostics(result.diagnostics)
 
 
 @click.command()
@@ -39,12 +47,16 @@ def pack(ctx: Ctx, as_json: bool) -> None:
 
 
 def _render_validate(result: OperationResult) -> None:
+    from ..models.results import ValidatePackResult
+    from .render import out, print_diagnostics, print_result
+
     assert isinstance(result, ValidatePackResult)
     print_result(result, show_diagnostics=False)
     for row in result.assets:
+        ident = row.asset_id if row.asset_id is not None else "-"
         out.print(
-            f"[bold]{row.asset_id if row.asset_id is not None else '-'} "
-            f"{row.root}[/] ({row.name or '?'}): {len(row.diagnostics)} blocking"
+            f"[bold]{ident} {row.root}[/] ({row.name or '?'}): "
+            f"{plural(len(row.diagnostics), 'blocking problem')}"
         )
         print_diagnostics(row.diagnostics)
 
@@ -58,19 +70,24 @@ def validate(ctx: Ctx, as_json: bool) -> None:
 
 
 def _render_summary(result: OperationResult) -> None:
+    from ..models.results import PackSummaryResult
+    from .render import out, print_diagnostics
+
     assert isinstance(result, PackSummaryResult)
-    table = Table(title=result.summary)
-    for col in ("id", "name", "family", "artifacts (min..max)", "last modified (ms)"):
-        table.add_column(col)
-    for a in result.assets:
-        table.add_row(
+    out.print(result.summary, markup=False)
+    rows = [
+        (
             str(a.asset_id),
             a.name,
             a.family,
             f"{a.min_artifact_count}..{a.max_artifact_count}",
-            str(a.last_modified),
+            when(a.last_modified),
         )
-    out.print(table)
+        for a in result.assets
+    ]
+    if rows:
+        header = ("id", "name", "family", "artifacts", "last modified")
+        out.print("\n".join(columns(rows, out.width, header)), markup=False)
     print_diagnostics(result.diagnostics)
 
 
@@ -83,37 +100,42 @@ def summary(ctx: Ctx, as_json: bool) -> None:
 
 
 def _render_inspect(result: OperationResult) -> None:
+    """The asset table laid out for the terminal's width (one block per asset when narrow);
+    nothing but the problem when the file could not be read."""
+    from ..models.results import InspectResult
+    from .humanize import size
+    from .render import out, print_diagnostics, print_result
+
     assert isinstance(result, InspectResult)
     print_result(result, show_diagnostics=False)
-    if result.header_len is not None:
-        out.print(f"  header_len {result.header_len}, payload_offset {result.payload_offset}")
-    table = Table(title="asset_table")
-    for col in ("id", "name", "bank", "offset", "size", "decoded", "codec"):
-        table.add_column(col)
-    table.add_column("metadata", overflow="ellipsis", no_wrap=True, max_width=60)
-    for e in result.asset_table:
-        meta = json.dumps(e.get("metadata"), sort_keys=True)
-        table.add_row(
-            *(
-                str(e.get(k))
-                for k in (
-                    "asset_id",
-                    "asset_name",
-                    "bank_type",
-                    "offset",
-                    "size",
-                    "decoded_size",
-                    "codec",
-                )
-            ),
-            meta if len(meta) < 80 else meta[:77] + "...",
-        )
-    out.print(table)
+    if result.header_len is None:
+        print_diagnostics(result.diagnostics)
+        return
     out.print(
-        "preload: " + ", ".join(f"{p.get('asset_id')}→slot {p.get('slot')}" for p in result.preload)
+        f"  {size(result.file_size)}, header {size(result.header_len)}, "
+        f"payload at byte {result.payload_offset}",
+        markup=False,
     )
+    rows = [
+        (
+            str(e.get("asset_id")),
+            str(e.get("asset_name")),
+            str(e.get("bank_type")),
+            str(e.get("offset")),
+            size(e.get("size") if isinstance(e.get("size"), int) else None),
+            size(e.get("decoded_size") if isinstance(e.get("decoded_size"), int) else None),
+            str(e.get("codec")),
+            json.dumps(e.get("metadata"), sort_keys=True),
+        )
+        for e in result.asset_table
+    ]
+    if rows:
+        header = ("id", "name", "bank", "offset", "size", "decoded", "codec", "metadata")
+        out.print("\n".join(columns(rows, out.width, header)), markup=False)
+    slots = [f"asset {p.get('asset_id')} in slot {p.get('slot')}" for p in result.preload]
+    out.print("preload: " + (", ".join(slots) if slots else "none"), markup=False)
     for f in result.extracted:
-        out.print(f"  extracted {f}")
+        out.print(f"  extracted {f}", markup=False)
     print_diagnostics(result.diagnostics)
 
 
@@ -123,12 +145,15 @@ def _render_inspect(result: OperationResult) -> None:
     "--extract",
     "extract_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write each glyph bank as PNG and each sample as WAV into this folder.",
+    help="Write each glyph bank as PNG (index 0 transparent, plus a contact sheet with its "
+    "palettes) and each sample as WAV into this folder.",
 )
 @json_option
 @pass_ctx
 def inspect(ctx: Ctx, path: Path | None, extract_dir: Path | None, as_json: bool) -> None:
     """Validate and show an assets.pa (default: the project's build/assets.pa)."""
+    from ..artifact.inspect import inspect_file
+
     if path is None:
         path = ctx.service().project.build_dir / "assets.pa"
     emit(inspect_file(path, extract_dir), as_json, _render_inspect)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..models.results import (
     OperationResult,
 )
 from ..service import PackerService
-from ..workspace.project import Project
+from ..workspace.project import Project, nested_in_assets
 from .complete import FAMILY_NAMES, complete_asset, complete_family
 from .context import Ctx, emit, json_option, pass_ctx
 from .humanize import columns, size, when, words
@@ -32,8 +33,14 @@ from .render import out, print_diagnostics, print_result
 @pass_ctx
 def init(ctx: Ctx, as_json: bool) -> None:
     """Create assets/.prometeu/index.json here (or in --project). Safe to run twice."""
-    root = ctx.project_dir or Path.cwd()
-    service = PackerService(Project(root.absolute()), sink=ctx.sink)
+    root = Path(os.path.abspath(ctx.project_dir or Path.cwd()))
+    holder = nested_in_assets(root)
+    if holder is not None:
+        raise click.UsageError(
+            f"{root} is inside the assets/ folder of the project at {holder}; "
+            "a project cannot start there"
+        )
+    service = PackerService(Project(root), sink=ctx.sink)
     emit(service.init_workspace(), as_json)
 
 

@@ -24,12 +24,16 @@ from ..models.event import TERMINAL_KINDS, Event, EventKind
 _ENDING_KINDS = TERMINAL_KINDS - {EventKind.BUILD_STARTED}
 
 
-def activity_line(event: Event) -> str | None:
-    """The one log line an event deserves, or None for kinds the bar already conveys."""
+def activity_line(event: Event, *, verbose: bool = False, finish_line: bool = True) -> str | None:
+    """The one log line an event deserves, or None for kinds the bar (or, without
+    `finish_line`, the command's own summary) already conveys. Per-asset lines (cache
+    misses) only when `verbose`."""
     text = escape(event.summary)
     match event.kind:
-        case EventKind.CACHE_MISS:
+        case EventKind.CACHE_MISS if verbose:
             return f"  [yellow]miss[/] {text}"
+        case EventKind.BUILD_FINISHED if not finish_line:
+            return None  # the command prints the result's one summary line
         case EventKind.ACTION_APPLIED:
             return f"  [green]applied[/] {text}"
         case EventKind.ACTION_FAILED:
@@ -48,8 +52,10 @@ class ProgressSink:
     still costs a lock and a task lookup. Thread-safe; `close()` stops the live display.
     """
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, verbose: bool = True, finish_line: bool = True) -> None:
         self.console = console
+        self.verbose = verbose
+        self.finish_line = finish_line
         self._lock = threading.Lock()
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
@@ -59,7 +65,7 @@ class ProgressSink:
         with self._lock:
             if event.kind is EventKind.PROGRESS_UPDATED and event.progress is not None:
                 self._update(event)
-            line = activity_line(event)
+            line = activity_line(event, verbose=self.verbose, finish_line=self.finish_line)
             if line is not None:
                 self.console.print(line)
             if event.kind in _ENDING_KINDS:
@@ -89,8 +95,10 @@ class ProgressSink:
         self._active.add(op)
         label = escape(event.summary)
         task = self._tasks.get(op)
-        if task is None:
-            task = self._tasks[op] = self._progress.add_task(label)
+        if task is None:  # the right total from the first frame (rich's default is 100)
+            task = self._tasks[op] = self._progress.add_task(
+                label, total=event.progress.total, completed=event.progress.current
+            )
         # Redraw now rather than on rich's next tick: updates are already coalesced, and a
         # short build would otherwise show a bar that lags the activity lines printed above.
         self._progress.update(

@@ -77,3 +77,33 @@ def find_project(start: Path | None = None) -> Project:
         f"{ASSETS_DIR}/{META_DIR}/{REGISTRY_FILE}); run `prometeu-packer init` in the game "
         "folder or pass --project DIR"
     )
+
+
+def open_project(path: Path) -> Project:
+    """The project at exactly `path` (`--project`): it must exist and be a project root, not
+    a folder inside one's `assets/` (which would start a second, nested project)."""
+    here = Path(os.path.abspath(path))
+    if is_project(here):
+        return Project(here)
+    parent = nested_in_assets(here)
+    if parent is not None:
+        raise ProjectNotFound(
+            f"no prometeu project at {here}: it is inside the {ASSETS_DIR}/ folder of "
+            f"the project at {parent}; pass --project {parent}"
+        )
+    what = (
+        "does not exist" if not here.exists() else f"has no {ASSETS_DIR}/{META_DIR}/{REGISTRY_FILE}"
+    )
+    raise ProjectNotFound(
+        f"no prometeu project at {here} (the folder {what}); run `prometeu-packer init` "
+        "there or pass the game folder to --project"
+    )
+
+
+def nested_in_assets(path: Path) -> Path | None:
+    """The project whose `assets/` holds `path`, if any (`init` must not start one there)."""
+    here = Path(os.path.abspath(path))
+    for parent in here.parents:
+        if is_project(parent) and here.is_relative_to(parent / ASSETS_DIR):
+            return parent
+    return None
