@@ -3,6 +3,7 @@ anyone appears here with its usage, options and help, without a list to keep."""
 
 from __future__ import annotations
 
+import enum
 import inspect
 from collections.abc import Iterator
 
@@ -65,12 +66,28 @@ def _exit_codes() -> str:
     return "## Exit codes\n\n" + md.table(["code", "meaning"], rows)
 
 
+def _global_names(ctx: click.Context) -> frozenset[tuple[str, ...]]:
+    """The option names of the root group: repeated on subcommands, listed only once."""
+    root = ctx.find_root()
+    return frozenset(
+        tuple(p.opts)
+        for p in root.command.get_params(root)
+        if isinstance(p, click.Option) and not _is_help(p, root)
+    )
+
+
 def _command(cmd: click.Command, ctx: click.Context) -> str:
     usage = " ".join([ctx.command_path, *cmd.collect_usage_pieces(ctx)])
     parts = [f"## {ctx.command_path}", md.fenced(usage, "text"), _help_text(cmd)]
     params = [p for p in cmd.get_params(ctx) if not _is_help(p, ctx)]
     arguments = [p for p in params if isinstance(p, click.Argument)]
     options = [p for p in params if isinstance(p, click.Option) and not p.hidden]
+    if ctx.parent is not None:
+        shared = _global_names(ctx)
+        local = [o for o in options if tuple(o.opts) not in shared]
+        if len(local) < len(options):
+            parts.append(f"Also takes the [global options](#{anchor(ctx.find_root())}).")
+        options = local
     if arguments:
         parts.append(
             "Arguments:\n\n"
@@ -117,12 +134,18 @@ def _option_row(opt: click.Option, ctx: click.Context) -> tuple[str, str, str, s
     if opt.multiple:
         takes += " (repeatable)"
     default = ""
-    if not opt.is_flag and opt.default is not None and not callable(opt.default):
+    if not opt.is_flag and _shown_default(opt.default):
         default = md.code(opt.default)
     help_text = opt.help or ""
     if opt.envvar:
         help_text += f" (env: {opt.envvar})"
     return names, takes, default, help_text
+
+
+def _shown_default(value: object) -> bool:
+    """A default worth printing: not None, not computed, not click's "not given" marker."""
+    unset = isinstance(value, enum.Enum) and value.name == "UNSET"
+    return value is not None and not callable(value) and not unset
 
 
 def _takes(param: click.Parameter, ctx: click.Context) -> str:

@@ -139,8 +139,10 @@ def _precedence(src: Source) -> str:
     doc = (ast.get_docstring(tree) or "") if tree is not None else ""
     return (
         "## Precedence\n\n"
-        "A flag beats an environment variable, which beats `pyproject.toml`, which beats "
-        "the default. `--no-cache` turns the cache off whatever else is set. In the "
-        "settings module's own words:\n\n"
+        "For a value (the cache folder, the remote cache URL) a flag beats an environment "
+        "variable, which beats `pyproject.toml`, which beats the default. A switch that "
+        "turns something on (remote writes) is on when any of the three says so. "
+        "`--no-cache` turns the cache off whatever else is set. In the settings module's "
+        "own words:\n\n"
         + "\n".join(f"> {line}" if line else ">" for line in md.scrub(doc).splitlines())
     )
