@@ -33,7 +33,7 @@ def test_a_project_that_is_not_one_is_a_clean_usage_error(game: Path, where: str
 
 
 def test_init_refuses_a_folder_inside_assets(game: Path) -> None:
-    rc, out, err = run_cli("--project", game / "assets/ui/new", "init", cwd=game)
+    rc, _out, err = run_cli("--project", game / "assets/ui/new", "init", cwd=game)
     assert rc == 2 and "inside the assets/ folder" in err
     assert not (game / "assets/ui/new").exists()
 
@@ -59,7 +59,7 @@ def test_global_options_work_after_the_command(game: Path, tmp_path: Path) -> No
 def test_the_value_after_the_command_wins(game: Path, tmp_path: Path) -> None:
     before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
     other = copy_project(game, tmp_path / "other")
-    rc, out, err = run_cli(
+    rc, _out, err = run_cli(
         "--events", before, "--project", other, "validate", "--events", after, "--project", game
     )
     assert rc == 0, err
