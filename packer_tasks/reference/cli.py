@@ -39,7 +39,8 @@ def render() -> str:
     sections += [_command(cmd, ctx) for cmd, ctx in found]
     intro = (
         f"Generated from the click commands of `{PROGRAM}` (the same text `--help` prints). "
-        "Every command takes `-h`/`--help`; the global options go before the command name "
+        "Every command takes `-h`/`--help`; the global options (those of "
+        f"[`{PROGRAM}`](#{PROGRAM}) itself) can always be given before the command name "
         f"(`{PROGRAM} --project ../game pack`). Most commands take `--json` and then print "
         "their result model instead of human text."
     )

@@ -128,7 +128,8 @@ def _flags() -> str:
         rows.append((names, param.help or ""))
     return (
         "## Global flags\n\n"
-        "Given before the command (`prometeu-packer --no-cache pack`); every command's own "
+        "They can always be given before the command (`prometeu-packer --no-cache pack`); "
+        "every command's own "
         "options are in the [command-line reference](cli.md).\n\n"
         + md.table(["flag", "meaning"], rows)
     )
