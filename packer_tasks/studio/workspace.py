@@ -84,7 +84,12 @@ def build_view(listed: ListAssetsResult, doctor: DoctorResult) -> dict[str, Any]
         "runtime_state": doctor.runtime_state.value,
         "assets": rows,
         "project": [d.model_dump(mode="json") for d in doctor.project],
-        "diagnostics": [d.model_dump(mode="json") for d in listed.diagnostics],
+        # What `list` found about the project that doctor did not already say.
+        "diagnostics": [
+            d.model_dump(mode="json")
+            for d in listed.diagnostics
+            if (d.code, d.message) not in {(p.code, p.message) for p in doctor.project}
+        ],
     }
 
 
