@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +81,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_NESTING = 64  # far beyond any packer file; deeper input would only exhaust recursion
 
 
@@ -108,8 +110,10 @@ def parse_json_bytes(data: bytes, label: str, code_prefix: str) -> tuple[Any, Di
         )
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # can it be written back?
-        if nesting_depth(value) > MAX_NESTING:
+        if _SURROGATE_ESCAPE.search(text):  # only a \uD800-\uDFFF escape makes one
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # can it be written back?
+        # Depth is bounded by the number of brackets: walk only when that bound is high.
+        if text.count("[") + text.count("{") > MAX_NESTING and nesting_depth(value) > MAX_NESTING:
             raise RecursionError
     except json.JSONDecodeError as exc:
         return None, error(
