@@ -80,11 +80,12 @@ def stale(target: Path, wanted: Mapping[str, str] | None = None) -> list[str]:
     return out
 
 
-def write(target: Path) -> list[str]:
-    """Write every generated file that changed; return their names."""
+def write(target: Path, wanted: Mapping[str, str] | None = None) -> list[str]:
+    """Write every generated file that changed (of `wanted`, an earlier `generate()`
+    result, when given); return their names."""
     target.mkdir(parents=True, exist_ok=True)
     changed = []
-    for name, text in generate().items():
+    for name, text in (generate() if wanted is None else wanted).items():
         path = target / name
         if not path.is_file() or path.read_text("utf-8") != text:
             path.write_text(text, encoding="utf-8", newline="\n")
