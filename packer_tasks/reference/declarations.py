@@ -8,6 +8,7 @@ import inspect
 from typing import Any
 
 from ..families import FAMILIES, Family, ScaffoldRequest
+from ..families.glyph_bank import CAPACITY as GLYPH_CAPACITY
 from ..models.declaration import (
     ASSET_SCHEMA_VERSION,
     ArtifactDecl,
@@ -53,7 +54,12 @@ NOTES = {
 # Family-specific keys that the generic schema leaves open (written by hand, per family).
 FAMILY_KEYS = {
     "glyph_bank": [
-        ("output.metadata.tile_size", "required: 8, 16 or 32 (pixels per tile side)"),
+        (
+            "output.metadata.tile_size",
+            "required: "
+            + ", ".join(f"{size} (up to {n} tiles)" for size, n in sorted(GLYPH_CAPACITY.items()))
+            + "; pixels per tile side",
+        ),
         (
             "output.pipeline.palettes",
             'optional: `[{"index": 0..63, "palette": {"colors": ["#rrggbb", …]}}]`, at most '
