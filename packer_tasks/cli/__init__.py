@@ -24,6 +24,7 @@ COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "new": ("workspace_cmds", "new", "Scaffold and register a new asset from files."),
     "adopt": ("workspace_cmds", "adopt", "Write asset.json for art already under assets/."),
     "register": ("workspace_cmds", "register", "Register a root that has an asset.json."),
+    "set": ("workspace_cmds", "set_", "Change an asset's settings (preview; --yes applies)."),
     "include": ("workspace_cmds", "include", "Put an asset back into the build set."),
     "exclude": ("workspace_cmds", "exclude", "Keep an asset out of the build, ids kept."),
     "relocate": ("workspace_cmds", "relocate", "Move an asset's folder, ids kept."),

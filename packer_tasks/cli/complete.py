@@ -12,6 +12,8 @@ import click
 from click.shell_completion import CompletionItem
 
 FAMILY_NAMES = ("glyph_bank", "sound_bank")
+# The keys of `set` (packer_tasks.service.asset_settings.SETTINGS, without importing it).
+SETTING_NAMES = ("tile-size", "palette", "preload", "loop", "order", "add", "remove", "name")
 
 
 def _registry_file(ctx: click.Context) -> Path | None:

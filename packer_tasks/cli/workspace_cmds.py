@@ -22,7 +22,7 @@ from ..models.results import (
 )
 from ..service import PackerService
 from ..workspace.project import Project, nested_in_assets
-from .complete import FAMILY_NAMES, complete_asset, complete_family
+from .complete import FAMILY_NAMES, SETTING_NAMES, complete_asset, complete_family
 from .context import Ctx, emit, json_option, pass_ctx
 from .humanize import columns, size, when, words
 from .render import out, print_diagnostics, print_result
@@ -128,12 +128,94 @@ def register(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
 
 @click.command()
 @click.argument("root")
+@click.option(
+    "--family",
+    type=click.Choice(list(FAMILY_NAMES)),
+    default=None,
+    help="glyph_bank or sound_bank (default: guessed from the files).",
+)
+@click.option(
+    "--order",
+    default=None,
+    metavar="A.png,B.png",
+    help="Artifact order, comma-separated (default: sorted by name).",
+)
+@click.option(
+    "--tile-size",
+    type=click.Choice(["8", "16", "32"]),
+    default=None,
+    help="glyph_bank: tile size (default: the first tile's width).",
+)
 @click.option("--exclude", is_flag=True, help="Register but keep out of the build.")
+@click.option("--force", is_flag=True, help="Register even what would block the pack.")
 @json_option
 @pass_ctx
-def adopt(ctx: Ctx, root: str, exclude: bool, as_json: bool) -> None:
-    """Adopt an unregistered asset root (same as register)."""
-    _register(ctx, root, exclude, as_json)
+def adopt(
+    ctx: Ctx,
+    root: str,
+    family: str | None,
+    order: str | None,
+    tile_size: str | None,
+    exclude: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Adopt art already under assets/ROOT: write asset.json for its PNG or WAV files (or
+    take the one there) and register it, with the same checks as `new`.
+
+    Example: prometeu-packer adopt ui/icons --order heart.png,coin.png
+    """
+    from ..service.edit_ops import AdoptRequest
+
+    if tile_size is not None and family == "sound_bank":
+        raise click.UsageError("--tile-size applies to glyph_bank only")
+    request = AdoptRequest(
+        root,
+        family=family,
+        order=[n.strip() for n in order.split(",") if n.strip()] if order else None,
+        tile_size=int(tile_size) if tile_size else None,
+        include=not exclude,
+        force=force,
+    )
+    emit(ctx.service().adopt_root(request), as_json)
+
+
+SET_HELP = """Change one setting of ASSET (preview; --yes applies). Same checks as `new`.
+
+\b
+  tile-size 8|16|32              glyph_bank tile size
+  palette #000000 #ff0044 …      palette 0 from colours, or from an image: palette art.png
+  palette derive                 no declared palette (derived from the tiles)
+  preload on|off [--slot N]      preload at boot, optionally in slot N (0-15)
+  loop SAMPLE START END          sound_bank loop points in frames; loop SAMPLE off
+  order a.png,b.png,…            artifact order (every artifact once)
+  add FILE…                      copy files in as new artifacts (at the end)
+  remove FILE…                   drop artifacts (the files stay on disk)
+  name LABEL                     the asset's label
+"""
+
+
+@click.command("set", help=SET_HELP)
+@click.argument("asset", shell_complete=complete_asset)
+@click.argument("key", metavar="KEY", type=click.Choice(list(SETTING_NAMES)))
+@click.argument("values", nargs=-1)
+@click.option("--slot", type=click.IntRange(0, 15), default=None, help="With preload on.")
+@click.option("--yes", is_flag=True, help="Apply the change (otherwise only preview it).")
+@click.option("--force", is_flag=True, help="Apply even what would block the pack.")
+@json_option
+@pass_ctx
+def set_(
+    ctx: Ctx,
+    asset: str,
+    key: str,
+    values: tuple[str, ...],
+    slot: int | None,
+    yes: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    result = ctx.service().set_asset(asset, key, list(values), slot=slot, apply=yes, force=force)
+    emit(result, as_json)
 
 
 @click.command()
@@ -276,5 +358,18 @@ def schema(which: str) -> None:
     click.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=True))
 
 
-COMMANDS = [init, new, register, adopt, include, exclude, relocate, remove, list_, show, schema]
+COMMANDS = [
+    init,
+    new,
+    register,
+    adopt,
+    set_,
+    include,
+    exclude,
+    relocate,
+    remove,
+    list_,
+    show,
+    schema,
+]
 __all__ = ["COMMANDS", "MutationResult"]

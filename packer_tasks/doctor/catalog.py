@@ -55,6 +55,11 @@ _O, _B, _A = CodeKind.OPERATION, CodeKind.BUILD, CodeKind.ARTIFACT
 
 # (code, severity, kind, description[, space-separated fix ids]); blocking = severity error.
 _TABLE: list[tuple[str, Severity, CodeKind, str] | tuple[str, Severity, CodeKind, str, str]] = [
+    # -- adopt and set ------------------------------------------------------------------------
+    ("adopt.no_files", _E, _O, "adopt: the folder holds no PNG or WAV files to declare"),
+    ("adopt.family_unknown", _E, _O, "adopt: both PNG and WAV files; --family picks one"),
+    ("adopt.order_invalid", _E, _O, "adopt --order names a file that is not an input there"),
+    ("setting.invalid", _E, _O, "set: the setting or its value does not fit this asset"),
     # -- registry ---------------------------------------------------------------------------
     ("registry.missing", _E, _S, "assets/.prometeu/index.json does not exist; run `init`"),
     ("registry.unreadable", _E, _S, "the registry file exists but cannot be read"),

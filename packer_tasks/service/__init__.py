@@ -11,6 +11,7 @@ from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase, parse_ref
 from .build_ops import BuildOps
 from .cache_ops import CacheOps
 from .doctor_ops import DoctorOps
+from .edit_ops import EditOps
 from .quarantine_ops import QuarantineOps
 from .read_ops import ReadOps
 from .workspace_ops import WorkspaceOps
@@ -18,5 +19,5 @@ from .workspace_ops import WorkspaceOps
 __all__ = ["PACKER_STATE_IGNORES", "OperationError", "PackerService", "ServiceBase", "parse_ref"]
 
 
-class PackerService(WorkspaceOps, QuarantineOps, ReadOps, DoctorOps, BuildOps, CacheOps):
+class PackerService(WorkspaceOps, EditOps, QuarantineOps, ReadOps, DoctorOps, BuildOps, CacheOps):
     """One project's packer. Construct with the host's event sink to receive its events."""

@@ -477,7 +477,17 @@ def _plan_register(project: Project, registry: Registry, root: str) -> AssetDecl
     found = load_asset(project.assets_dir, root)
     decl = found.declaration
     if decl is None:
-        raise OperationError([d for d in found.diagnostics if d.blocking])
+        problems = [d for d in found.diagnostics if d.blocking]
+        if [d.code for d in problems] == ["declaration.missing"]:  # art without asset.json
+            problems = [
+                problems[0].model_copy(
+                    update={
+                        "hint": f"`prometeu-packer adopt {root}` writes asset.json for the "
+                        "PNG or WAV files already there and registers it"
+                    }
+                )
+            ]
+        raise OperationError(problems)
     holder = registry.by_root(root)
     if holder is not None:
         raise OperationError([asset_already_registered(root, holder.asset_id)])
