@@ -325,6 +325,11 @@ def test_edits_outside_the_page_show_up_without_a_reload(browser: Browser, tmp_p
         server.state.watcher.ready.wait(10)
         row(page, HUD).click()
         expect(page.locator(f'#details div[data-root="{HUD}"]')).to_be_visible()
+        expect(page.locator("#preview")).to_contain_text("does not exist yet")
+        # A pack in a terminal: the open preview follows build/assets.pa.
+        code, _out, err = run_cli("--project", project, "pack")
+        assert code == 0, err
+        expect(page.locator("#glyph-sheet")).to_be_visible()
         # An editor saves a PNG: the asset is marked and refreshed (here: now blocked).
         make_png(project / "assets" / HUD / "coin.png", 16, colors=((0, 255, 0), (0, 0, 0)))
         expect(row(page, HUD).locator(".badge.stale")).to_be_visible()

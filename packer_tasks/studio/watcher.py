@@ -10,7 +10,9 @@ never writes.
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 from ..events.sink import OperationEmitter
 from ..models.event import EventKind
@@ -29,6 +31,9 @@ class ChangeWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studio-watch", daemon=True)
         self.ready = threading.Event()
+        self._built: tuple[int, int, int] | None = _stat_facts(
+            service.project.build_dir / "assets.pa"
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -67,6 +72,15 @@ class ChangeWatcher:
             self.ready.set()
             if changes:
                 self.report([p for _c, p in changes])
+            self.check_build()
+
+    def check_build(self) -> None:
+        """A pack published from elsewhere (a terminal, doit) replaces build/assets.pa:
+        tell the page, so previews and marks follow. Checked by stat on each tick."""
+        facts = _stat_facts(self.service.project.build_dir / "assets.pa")
+        if facts != self._built:
+            self.lane.note("build_changed", {"exists": facts is not None})
+        self._built = facts
 
     def report(self, paths: list[str]) -> None:
         """Freshness first (stale/diverged, then reload), then one event per asset."""
@@ -80,3 +94,11 @@ class ChangeWatcher:
             em.emit(EventKind.ASSET_CHANGED, f"{ref.root} changed on disk", assets=[ref])
         if registry_changed:
             em.emit(EventKind.ASSET_CHANGED, "the registry changed on disk")
+
+
+def _stat_facts(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

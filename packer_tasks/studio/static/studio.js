@@ -383,6 +383,7 @@ function connectEvents() {
     else if (m.type === "runtime") onRuntime(m);
     else if (m.type === "job") { onJob(m); scheduleRefresh(); }
     else if (m.type === "notice") showNotice(m.text);
+    else if (m.type === "build_changed") { state.changed.clear(); scheduleRefresh(); }
   };
 }
 
