@@ -2,7 +2,8 @@
 the repository, and every documented command runs and exits as documented.
 
 Commands: each Markdown file's shell blocks (```bash / sh / shell / console) that invoke
-`prometeu-packer` or `doit` run in order, like a reader following along, starting in the
+`prometeu-packer` or `doit` run in order (in a `console` block, the lines after a `$ `
+prompt), like a reader following along, starting in the
 root of a fresh copy of the starter project. `prometeu-packer` runs in this process
 (conftest's `call_in_process`), `doit` through test_doit_support's `run_doit`, `cd` moves
 the reader, anything else runs in bash with this environment's tools first on PATH. A
@@ -244,6 +245,13 @@ class Reader:
         return cli_env(PATH=path, **extra)
 
 
+def script_of(block: Block) -> str:
+    """The commands of a shell block: a `console` block's `$ ` lines (the rest is output)."""
+    if block.lang != "console":
+        return block.text
+    return "\n".join(line[2:] for line in block.text.splitlines() if line.startswith("$ "))
+
+
 def split_commands(text: str) -> list[str]:
     """Lines (with continuations and here-documents joined) split on `&&`, comments gone."""
     lines = text.splitlines()
@@ -367,7 +375,7 @@ def run_shell_block(reader: Reader, block: Block) -> None:
     if "fresh" in block.marker:
         reader.cwd = fresh_folder(reader)
     want = expected_exit(block.marker)
-    for command in split_commands(block.text):
+    for command in split_commands(script_of(block)):
         _, words = program_of(command) if "\n" not in command else ({}, [])
         is_packer = bool(words) and words[0] in PROGRAMS
         code, output = run_command(reader, command)
@@ -398,7 +406,7 @@ def runs(block: Block) -> bool:
         return False
     return any(
         program_of(c)[1][:1] and program_of(c)[1][0] in PROGRAMS
-        for c in split_commands(block.text)
+        for c in split_commands(script_of(block))
         if "\n" not in c
     )
 
