@@ -1,10 +1,10 @@
 """The documentation stays true: generated pages match the code, every link resolves inside
 the repository, and every documented command runs and exits as documented.
 
-Commands: each Markdown file's shell blocks (```bash / sh / shell / console) that invoke
-`prometeu-packer` or `doit` run in order (in a `console` block, the lines after a `$ `
-prompt), like a reader following along, starting in the
-root of a fresh copy of the starter project. `prometeu-packer` runs in this process
+Commands: in each Markdown file whose shell blocks (```bash / sh / shell / console) invoke
+`prometeu-packer` or `doit`, every shell block runs in order (in a `console` block, the
+lines after a `$ ` prompt), like a reader following along, starting in the root of a fresh
+copy of the starter project. `prometeu-packer` runs in this process
 (conftest's `call_in_process`), `doit` through test_doit_support's `run_doit`, `cd` moves
 the reader, anything else runs in bash with this environment's tools first on PATH. A
 `/tmp/` path in a command is redirected to the test's own temporary folder.
