@@ -44,6 +44,7 @@ class DigestMemo:
         self._pending: dict[StatKey, str] = {}
         self._db: sqlite3.Connection | None = None
         self._stored: dict[str, str] | None = None  # the database's rows, read on first use
+        self._version = -1  # PRAGMA data_version when they were read
         if directory is not None:
             self._db = self._open(Path(directory) / MEMO_FILE)
 
@@ -70,7 +71,8 @@ class DigestMemo:
 
     @staticmethod
     def _key(key: StatKey) -> str:
-        return "\0".join(str(x) for x in key)
+        label, size, mtime, ctime, ino = key
+        return f"{label}\0{size}\0{mtime}\0{ctime}\0{ino}"
 
     def get(self, key: StatKey) -> str | None:
         with self._lock:
@@ -78,18 +80,28 @@ class DigestMemo:
             if hit is not None or self._db is None:
                 return hit
             if self._stored is None:
+                self._version = self._data_version(self._db)
                 self._stored = self._load_all(self._db)
             name = self._key(key)
             known = self._stored.get(name)
-            if known is None:  # perhaps written since by another memo (doit's checker)
-                try:
-                    row = self._db.execute("SELECT d FROM memo WHERE k=?", (name,)).fetchone()
-                except sqlite3.Error:
-                    return None
-                if row is None or not isinstance(row[0], str) or len(row[0]) != 64:
-                    return None
-                known = self._stored[name] = row[0]
+            if known is None:
+                # Perhaps written since by another connection (doit's checker): reload
+                # only when the database really changed, not once per unknown file.
+                version = self._data_version(self._db)
+                if version != self._version:
+                    self._version = version
+                    self._stored = self._load_all(self._db)
+                    known = self._stored.get(name)
             return known
+
+    @staticmethod
+    def _data_version(db: sqlite3.Connection) -> int:
+        """Changes whenever another connection commits (sqlite's PRAGMA data_version)."""
+        try:
+            row = db.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            return -1
+        return int(row[0]) if row else -1
 
     @staticmethod
     def _load_all(db: sqlite3.Connection) -> dict[str, str]:
