@@ -79,11 +79,18 @@ def open_page(browser: Browser, server: StudioServer) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Everything the page loads comes from the Studio itself: nothing from the internet.
+    foreign: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
+    )
     try:
         page.goto(server.url)
         page.wait_for_selector("#assets tbody tr")
         yield page
         assert not errors, f"script errors on the page: {errors}"
+        assert not foreign, f"the page fetched from elsewhere: {foreign}"
     finally:
         context.close()
 

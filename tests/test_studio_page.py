@@ -113,6 +113,8 @@ def test_workspace_lists_every_asset_with_family_build_state_and_badges(
         expect(details).to_contain_text("SOUNDS/pcm16le_v1")
         expect(details.locator("#preview")).to_contain_text("build/assets.pa does not exist")
         shot(page, tmp_path, "02-details-unpacked")
+        row(page, "music/loop").press("Enter")  # rows work from the keyboard too
+        expect(page.locator('#details div[data-root="music/loop"]')).to_contain_text("loop.wav")
 
 
 def test_wizard_packs_a_healthy_project_and_the_preview_matches_the_packed_bytes(

@@ -110,7 +110,8 @@ function renderWorkspace() {
   body.replaceChildren(...view.assets.filter(matches).map((row) => h("tr", {
       "data-root": row.root, "data-id": row.asset_id ?? "",
       class: [state.selected === (row.asset_id ?? row.root) ? "selected" : "", state.changed.has(row.root) ? "changed" : ""].join(" "),
-      onclick: () => openDetails(row.asset_id ?? row.root) },
+      tabindex: 0, onclick: () => openDetails(row.asset_id ?? row.root),
+      onkeydown: (e) => { if (e.key === "Enter") openDetails(row.asset_id ?? row.root); } },
     h("td", {}, row.asset_id ?? "–"), h("td", {}, row.root), h("td", {}, row.name ?? "?"),
     h("td", {}, row.family ?? "?"), h("td", { class: "build" }, row.build), h("td", { class: "badges" }, badges(row)))));
   const pf = view.project.concat(view.diagnostics);
