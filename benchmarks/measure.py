@@ -22,14 +22,18 @@ PACKER = str(BIN / "prometeu-packer")
 LAUNCH_PY = str(HERE / "launch.py")
 
 SCRUBBED_ENV = ("PROMETEU_PACKER_CACHE", "PROMETEU_PACKER_EVENTS", "PROMETEU_PACKER_DEBUG")
-PACKED_RE = re.compile(
-    r"packed (\d+) asset\(s\): (\d+) cache hit\(s\), (\d+) miss\(es\)"
-    r"(?:, (\d+) up-to-date)?, ([\d.]+) ?(s|ms)"
-)
-UP_TO_DATE_RE = re.compile(
-    r"build/assets\.pa is up to date: (\d+) asset\(s\), (\d+) cache hit\(s\), "
-    r"(\d+) miss\(es\), (\d+) up-to-date, ([\d.]+) ?(s|ms)"
-)
+# The pack summary line, in any of its spellings ("packed 1000 asset(s): 0 cache hit(s), 1000
+# miss(es), 0 up-to-date, 9.5s", "success: packed 1000 asset(s) into build/assets.pa (0 cache
+# hit(s), 1000 miss(es)) in 5.1 s", "build/assets.pa is up to date: 1000 asset(s), ..."): the
+# counts are read by their words, the time is the last duration on the line.
+PACKED_RE = re.compile(r"packed (\d+) asset")
+UP_TO_DATE_RE = re.compile(r"is up to date: (\d+) asset")
+COUNT_RES = {
+    "hits": re.compile(r"(\d+) cache hit"),
+    "misses": re.compile(r"(\d+) miss"),
+    "up_to_date": re.compile(r"(\d+) up-to-date"),
+}
+DURATION_RE = re.compile(r"(\d+(?:\.\d+)?) ?(ms|s)\b")
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Step:
     state: str | None = None  # packs only: the input state built ("original" / "edited")
     assets_pa_blake3: str | None = None
     note: str | None = None
+    output_tail: list[str] = field(default_factory=list)  # last lines of stdout + stderr
     ok: bool = True  # the exit code was one the step allows
 
 
@@ -62,28 +67,17 @@ def _seconds(amount: str, unit: str) -> float:
 def parse_summary(text: str) -> dict[str, Any]:
     """Counts from doit's (or the CLI's) one-line pack summary; {} when there is none."""
     for line in reversed(text.splitlines()):
-        m = UP_TO_DATE_RE.search(line)
-        if m:
-            _n, hits, misses, utd, amount, unit = m.groups()
-            return {
-                "packed": 0,
-                "hits": int(hits),
-                "misses": int(misses),
-                "up_to_date": int(utd),
-                "reported_s": _seconds(amount, unit),
-                "summary_line": line.strip(),
-            }
-        m = PACKED_RE.search(line)
-        if m:
-            packed, hits, misses, utd, amount, unit = m.groups()
-            return {
-                "packed": int(packed),
-                "hits": int(hits),
-                "misses": int(misses),
-                "up_to_date": int(utd) if utd is not None else None,
-                "reported_s": _seconds(amount, unit),
-                "summary_line": line.strip(),
-            }
+        packed = PACKED_RE.search(line)
+        if packed is None and UP_TO_DATE_RE.search(line) is None:
+            continue
+        out: dict[str, Any] = {"packed": int(packed.group(1)) if packed else 0}
+        for key, regex in COUNT_RES.items():
+            m = regex.search(line)
+            out[key] = int(m.group(1)) if m else None
+        durations = DURATION_RE.findall(line)
+        out["reported_s"] = _seconds(*durations[-1]) if durations else None
+        out["summary_line"] = line.strip()
+        return out
     return {}
 
 
@@ -149,6 +143,7 @@ def measure(
     )
     for key, value in parse_summary(text).items():
         setattr(step, key, value)
+    step.output_tail = [line[:300] for line in text.strip().splitlines()[-4:]]
     if floor:
         step.inner_s = parse_floor(text)
     if code != 0:

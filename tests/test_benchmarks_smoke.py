@@ -77,3 +77,28 @@ def test_runner_quick(tmp_path: Path) -> None:
     measured = [row for row in result["ratios"] if row["status"] != "not measured"]
     assert {row["status"] for row in measured} <= {"PASS", "FAIL", "info"}
     assert (out / "RESULTS.md").read_text().startswith("# prometeu-packer benchmarks")
+
+
+def test_summary_line_spellings() -> None:
+    """The runner reads the pack counts from doit's and the CLI's summary lines."""
+    parse = runpy.run_path(str(BENCH / "measure.py"), run_name="benchmarks_measure")[
+        "parse_summary"
+    ]
+    cli = "success: packed 9 asset(s) into build/assets.pa (2 cache hit(s), 7 miss(es)) in 5.1 s"
+    assert parse(cli) | {"summary_line": ""} == {
+        "packed": 9,
+        "hits": 2,
+        "misses": 7,
+        "up_to_date": None,
+        "reported_s": 5.1,
+        "summary_line": "",
+    }
+    doit = "packed 9 asset(s): 0 cache hit(s), 1 miss(es), 8 up-to-date, 250 ms"
+    assert (parse(doit)["misses"], parse(doit)["up_to_date"], parse(doit)["reported_s"]) == (
+        1,
+        8,
+        0.25,
+    )
+    noop = "build/assets.pa is up to date: 9 asset(s), 0 cache hit(s), 0 miss(es), 9 up-to-date"
+    assert parse(noop)["up_to_date"] == 9
+    assert parse("nothing packed here") == {}
