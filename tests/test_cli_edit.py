@@ -159,3 +159,32 @@ def test_set_loop_add_remove_and_tile_size(tiles: Path) -> None:
     rc, _, _ = run_cli("set", "ui/t", "colour", "red", cwd=game)
     assert rc == 2
     shutil.rmtree(game / "assets/ui/t")
+
+
+def test_init_scaffolds_a_game_repo_once(tmp_path: Path) -> None:
+    game = tmp_path / "mygame"
+    game.mkdir()
+    (game / ".gitignore").write_text("*.blend1\n/build\n")
+    res = cli_json("init", cwd=game)
+    assert {a["path"] for a in res["applied_actions"]} >= {"dodo.py", ".gitignore"}
+    assert (
+        (game / "dodo.py")
+        .read_text()
+        .startswith("from packer_tasks.dodo import *  # noqa: F401,F403")
+    )
+    ignore = (game / ".gitignore").read_text()
+    assert ignore.startswith("*.blend1\n/build\n")
+    assert ".prometeu-cache/" in ignore and ".doit.db*" in ignore
+    assert "build/" not in ignore.replace("/build\n", "")  # already there as /build
+    # twice: nothing changes, nothing is duplicated
+    res = cli_json("init", cwd=game)
+    assert res["applied_actions"] == []
+    assert (game / ".gitignore").read_text() == ignore
+
+    # an existing dodo.py is the game's own: never touched
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dodo.py").write_text("def task_hello(): ...\n")
+    cli_json("init", cwd=other)
+    assert (other / "dodo.py").read_text() == "def task_hello(): ...\n"
+    assert (other / ".gitignore").read_text().count(".doit.db*") == 1

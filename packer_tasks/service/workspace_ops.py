@@ -56,7 +56,8 @@ from .base import PACKER_STATE_IGNORES, OperationError, ServiceBase, applied, pr
 
 class WorkspaceOps(ServiceBase):
     def init_workspace(self) -> MutationResult:
-        """Create `assets/.prometeu/index.json` if missing; running it twice changes nothing."""
+        """Create `assets/.prometeu/index.json` if missing, plus what a game repo needs
+        (`dodo.py`, ignore rules for build outputs); running it twice changes nothing."""
         em = self.emitter()
 
         def body() -> MutationResult:
@@ -71,14 +72,20 @@ class WorkspaceOps(ServiceBase):
                         description="created an empty registry",
                     )
                 )
+            else:
+                self._registry_for_write()  # a broken registry is reported, not built upon
             gitignore = self.project.meta_dir / ".gitignore"
             if not gitignore.exists():
                 write_atomic(gitignore, PACKER_STATE_IGNORES)
-            summary = (
-                "initialized an empty packer workspace"
-                if actions
-                else "workspace already initialized; nothing changed"
-            )
+            actions += _scaffold_game_repo(self.project)
+            if actions and actions[0].kind == "create_registry":
+                summary = "initialized an empty packer workspace"
+            elif actions:
+                summary = "workspace already initialized; added " + ", ".join(
+                    a.path or "" for a in actions
+                )
+            else:
+                summary = "workspace already initialized; nothing changed"
             return applied(em, "init_workspace", actions, [], summary=summary)
 
         self.project.meta_dir.mkdir(parents=True, exist_ok=True)
@@ -345,6 +352,41 @@ class WorkspaceOps(ServiceBase):
             )
 
         return self._mutation("remove_asset", em, body)
+
+
+# What a game repo needs beside its assets: `doit pack`, and outputs kept out of git.
+DODO_PY = b"from packer_tasks.dodo import *  # noqa: F401,F403   (gives `doit pack`)\n"
+GAME_IGNORES = ("build/", ".prometeu-cache/", ".doit.db*")
+
+
+def _scaffold_game_repo(project: Project) -> list[Action]:
+    """dodo.py unless one exists; the ignore rules missing from .gitignore, appended."""
+    actions: list[Action] = []
+    dodo = project.root / "dodo.py"
+    if not dodo.exists():
+        write_atomic(dodo, DODO_PY)
+        actions.append(
+            Action(kind="create_file", path="dodo.py", description="`doit pack` packs the game")
+        )
+    ignore = project.root / ".gitignore"
+    try:
+        text = ignore.read_text("utf-8")
+    except FileNotFoundError:
+        text = ""
+    present = {line.strip().strip("/") for line in text.splitlines()}
+    missing = [rule for rule in GAME_IGNORES if rule.strip("/") not in present]
+    if missing:
+        head = "" if not text or text.endswith("\n") else "\n"
+        block = head + "# prometeu-packer: build outputs, cache and doit state\n"
+        write_atomic(ignore, (text + block + "\n".join(missing) + "\n").encode("utf-8"))
+        actions.append(
+            Action(
+                kind="update_file" if text else "create_file",
+                path=".gitignore",
+                description="ignore " + ", ".join(missing),
+            )
+        )
+    return actions
 
 
 # -- plans: what a mutation would change, or the diagnostics that refuse it --------------------
