@@ -138,7 +138,8 @@ class DoitHost:
         if self.unchanged:
             return True
         with self._guard():
-            reason = self.service.build_status(self._session)
+            # The action's own session: the keys this check computes are not computed again.
+            reason = self.service.build_status(self.session())
             if reason is None:
                 return True
             task.value_savers.append(lambda: {"stale_because": reason})
