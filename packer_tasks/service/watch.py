@@ -71,6 +71,28 @@ def affected_assets(
     return list(refs.values()), registry_changed
 
 
+def declared_changes(
+    service: PackerService, paths: Iterable[str], snap: WorkspaceSnapshot
+) -> list[str]:
+    """The changed paths (relative to assets/) a build reads: the registry, a registered
+    asset's asset.json or one of its declared inputs. Other files are not the build's."""
+    assets_dir = service.project.assets_dir.resolve()
+    declared = {f"{META_DIR}/{REGISTRY_FILE}"}
+    for a in snap.registered:
+        declared.add(f"{a.entry.root}/asset.json")
+        decl = a.loaded.declaration
+        declared.update(f"{a.entry.root}/{f}" for f in (decl.input_files() if decl else ()))
+    out: list[str] = []
+    for p in paths:
+        try:
+            rel = Path(p).resolve().relative_to(assets_dir).as_posix()
+        except ValueError:
+            continue
+        if rel in declared and rel not in out:
+            out.append(rel)
+    return sorted(out)
+
+
 def watch(
     service: PackerService,
     *,
@@ -78,6 +100,7 @@ def watch(
     stop_event: threading.Event | None = None,
     debounce_ms: int = 300,
     max_packs: int | None = None,
+    on_change: Callable[[list[str]], None] | None = None,
 ) -> int:
     """Pack once, then again after every relevant change; returns the number of packs."""
     from watchfiles import watch as watch_files
@@ -106,10 +129,20 @@ def watch(
             continue
         # Freshness first: the runtime reports what moved (stale/diverged) and, when it
         # auto-reconciles, reloads, so paths map onto the registry as it now is.
+        before = service.runtime.snapshot_if_loaded()
         snap = service.snapshot()
-        refs, registry_changed = affected_assets(service, [p for _c, p in changes], snap)
+        paths = [p for _c, p in changes]
+        # Declared by the registry as it was or as it now is (a relocation moves them).
+        changed = declared_changes(service, paths, snap)
+        if before is not None and before is not snap:
+            changed = sorted({*changed, *declared_changes(service, paths, before)})
+        if not changed:
+            continue  # files no asset declares: nothing to build
+        refs, registry_changed = affected_assets(service, paths, snap)
         if not refs and not registry_changed:
             continue
+        if on_change is not None:
+            on_change(changed)
         for ref in refs:
             em.emit(EventKind.ASSET_CHANGED, f"{ref.root} changed on disk", assets=[ref])
         if registry_changed:
