@@ -125,6 +125,8 @@ def test_a_path_escaping_url_is_refused_and_reads_nothing_outside(
         "/api/preview/sheet.png?id=../../secret.txt",
         "/api/preview/sample.wav?id=1&n=../../../etc/passwd",
         "/static/index.html",
+        "/api/preview?id=%C2%B2",
+        "/api/preview/sample.wav?id=5&n=-1",
     ):
         status, body = raw_get(server.port, target)
         assert status in (400, 404), (target, status, body[:200])
@@ -172,3 +174,55 @@ def test_a_busy_port_or_no_project_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in err
     code, _out, err = run_cli("studio", cwd=tmp_path)
     assert code == 2 and "no prometeu project" in err, err
+
+
+BAD_BODIES: list[object] = [
+    {},
+    {"ref": None},
+    {"ref": True},
+    {"ref": -3},
+    {"ref": "../../outside"},
+    {"ref": "/etc"},
+    {"ref": "x" * 5000},
+    {"ref": 1, "apply": "yes"},
+    {"ref": 1, "new_root": "../../escape", "apply": True},
+    {"name": "../../../etc", "apply": True},
+    [],
+    "text",
+]
+
+
+def test_bad_input_is_an_answer_never_a_server_error(served: tuple[StudioServer, Path]) -> None:
+    server, project = served
+    headers = {TOKEN_HEADER: server.token}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        for action in (
+            "include",
+            "exclude",
+            "register",
+            "relocate",
+            "remove",
+            "quarantine",
+            "restore",
+            "doctor_fix",
+            "no_such_action",
+        ):
+            for body in BAD_BODIES:
+                answer = client.post(f"/api/actions/{action}", json=body)
+                assert answer.status_code in (200, 400, 409), (action, body, answer.text)
+                assert "Traceback" not in answer.text
+        garbage = client.post("/api/actions/exclude", content=b"\xff{not json")
+        assert garbage.status_code == 400
+        for path in (
+            "/api/asset",
+            "/api/asset?ref=",
+            "/api/asset?ref=%00",
+            "/api/preview",
+            "/api/preview?id=99999",
+            "/api/preview/sample.wav?id=5",
+        ):
+            answer = client.get(path)
+            assert answer.status_code in (200, 400, 404, 409), (path, answer.text)
+    # Nothing was moved out of assets/ (a well-formed `exclude 1` among them may have run).
+    assert sorted(p.name for p in project.parent.iterdir()) == ["game"]
+    assert (project / "assets" / "ui" / "hud_icons" / "asset.json").is_file()

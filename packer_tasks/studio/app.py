@@ -54,9 +54,9 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
-def result_json(result: OperationResult, ok_codes: tuple[int, int] = (200, 409)) -> JSONResponse:
-    """A service result as JSON; a refused or failed operation is still a 200/409 answer."""
-    code = ok_codes[0] if result.ok else ok_codes[1]
+def result_json(result: OperationResult) -> JSONResponse:
+    """A service result as JSON: 200 when it did (or previewed) its job, 409 when refused."""
+    code = 200 if result.ok else 409
     return JSONResponse(result.model_dump(mode="json"), status_code=code, headers=NO_STORE)
 
 
@@ -66,7 +66,7 @@ def error_json(status: int, message: str) -> JSONResponse:
 
 def int_param(request: Request, name: str) -> int:
     value = request.query_params.get(name, "")
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise BadRequest(f"`{name}` must be a whole number")
     return int(value)
 
@@ -156,7 +156,7 @@ class Routes:
 
     def events(self, request: Request) -> Response:
         after = request.headers.get("last-event-id") or request.query_params.get("after", "0")
-        start = int(after) if after.isdigit() else 0
+        start = int(after) if after.isascii() and after.isdigit() and len(after) < 19 else 0
         return StreamingResponse(
             self.state.lane.stream(start),
             media_type="text/event-stream",
