@@ -34,7 +34,7 @@ class InputFact:
     """A declared input that exists inside its root: what `stat` says of it."""
 
     rel: str
-    path: Path
+    path: str  # where it was stat'ed (a string: a snapshot holds thousands)
     size: int
     mtime_ns: int
     ctime_ns: int = 0
@@ -210,7 +210,5 @@ def stat_inputs(root_dir: Path, decl: AssetDeclaration) -> tuple[list[InputFact]
                 )
             )
             continue
-        facts.append(
-            InputFact(rel, Path(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        )
+        facts.append(InputFact(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return facts, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from pathlib import Path
 
@@ -11,12 +12,14 @@ from ..models.diagnostic import Diagnostic, error
 from ..models.diagnostic_codes import path_invalid, path_reserved
 from .project import META_DIR
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
 
 def relative_path_problem(rel: str, what: str) -> Diagnostic | None:
     """Lexical check of a root-relative POSIX path; None when it is acceptable."""
     if rel == "" or rel.strip() != rel:
         return path_invalid(what, rel, "is empty or has surrounding spaces")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in rel):
+    if _CONTROL.search(rel):
         return path_invalid(what, rel, "contains a control character")
     if "\\" in rel:
         return error(
