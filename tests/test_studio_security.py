@@ -20,8 +20,10 @@ import pytest
 from conftest import CLI, STARTER, cli_env, copy_project, run_cli
 from studio_support import studio
 
+from packer_tasks.service import PackerService
 from packer_tasks.studio.security import TOKEN_HEADER
 from packer_tasks.studio.server import StudioServer
+from packer_tasks.workspace.project import Project
 
 EVIL = "http://attacker.example"
 
@@ -224,3 +226,18 @@ def test_bad_input_is_an_answer_never_a_server_error(served: tuple[StudioServer,
     # Nothing was moved out of assets/ (a well-formed `exclude 1` among them may have run).
     assert sorted(p.name for p in project.parent.iterdir()) == ["game"]
     assert (project / "assets" / "ui" / "hud_icons" / "asset.json").is_file()
+
+
+def test_a_damaged_assets_pa_is_reported_not_served(tmp_path: Path) -> None:
+    project = copy_project(STARTER, tmp_path / "game")
+    assert PackerService(Project(project)).pack().status.value == "success"
+    packed = project / "build" / "assets.pa"
+    data = bytearray(packed.read_bytes())
+    data[-40000:] = b""  # the payload region cut short
+    packed.write_bytes(bytes(data))
+    with studio(project) as server, httpx.Client(base_url=server.url) as client:
+        for path in ("/api/preview?id=1", "/api/preview/sheet.png?id=1", "/api/preview?id=5"):
+            answer = client.get(path)
+            assert answer.status_code == 404, (path, answer.text)
+            assert "not valid" in answer.json()["error"]
+        assert client.get("/api/inspect").json()["status"] == "failed"

@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from ..artifact.inspect import metadata_problems
 from ..artifact.reader import ReadResult, read_assets_pa_file
 from ..families import FAMILIES
 from ..families.glyph_bank import PALETTE_COLORS, PALETTE_COUNT, PIXEL_BYTES, rgb565_to_rgb
@@ -62,6 +63,9 @@ class PackedFile:
         read = self.read()
         if read is None:
             raise PreviewMissing("build/assets.pa does not exist yet: run the Pack Wizard")
+        problems = [p for p in [*read.problems, *metadata_problems(read.asset_table)] if p.blocking]
+        if problems:  # the strict reader's and inspect's verdict: nothing is cut from it
+            raise PreviewMissing(f"build/assets.pa is not valid: {problems[0].message}")
         for entry in read.asset_table:
             if isinstance(entry, dict) and entry.get("asset_id") == asset_id:
                 try:
