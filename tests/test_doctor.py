@@ -345,7 +345,7 @@ def test_human_output_groups_by_asset(seeded: tuple[Path, list[Finding]]) -> Non
     project, _ = seeded
     code, out = invoke(project, "doctor", "--workspace")
     assert code == 1
-    assert "broken/colors (colors): 1 error(s), 0 warning(s), 0 note(s)" in out
+    assert "broken/colors (colors): 1 error, 0 warnings, 0 notes" in out
     assert "glyph.color_not_in_palette" in out and "red.png" in out
     assert "fix: normalize_separators" in out
 

@@ -66,8 +66,9 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
     ok = not any(p.blocking for p in problems)
     prelude = read.prelude
     summary = (
-        f"{path}: {len(read.asset_table)} asset(s), {len(read.preload)} preload(s), "
-        f"{len(data)} bytes" + ("" if ok else f"; {len(problems)} problem(s)")
+        f"{path}: {_count(len(read.asset_table), 'asset')}, "
+        f"{_count(len(read.preload), 'preload')}"
+        + ("" if ok else f"; {_count(len(problems), 'problem')}")
     )
     return InspectResult(
         operation="inspect",
@@ -84,6 +85,10 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
         preload=[p for p in read.preload if isinstance(p, dict)],
         extracted=extracted,
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _safe(name: object) -> str:

@@ -154,8 +154,11 @@ def inspect(ctx: Ctx, path: Path | None, extract_dir: Path | None, as_json: bool
     """Validate and show an assets.pa (default: the project's build/assets.pa)."""
     from ..artifact.inspect import inspect_file
 
-    if path is None:
+    if path is None:  # shown relative to where the person stands, when it is below
         path = ctx.service().project.build_dir / "assets.pa"
+        here = Path.cwd()
+        if path.is_relative_to(here):
+            path = path.relative_to(here)
     emit(inspect_file(path, extract_dir), as_json, _render_inspect)
 
 

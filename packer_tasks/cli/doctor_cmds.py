@@ -3,27 +3,37 @@ quarantine ASSET [--yes] / quarantine --list, restore NAME [--yes]."""
 
 from __future__ import annotations
 
-import click
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from ..doctor.catalog import CatalogResult, catalog_entries
-from ..events.sink import new_operation_id
-from ..models.diagnostic import Diagnostic
-from ..models.results import DoctorResult, OperationResult, QuarantineListResult, Status
+import click
+
+from .complete import complete_asset
 from .context import Ctx, emit, json_option, pass_ctx
-from .render import diagnostic_line, out, print_result
+from .humanize import columns, plural, size
+
+if TYPE_CHECKING:
+    from ..models.diagnostic import Diagnostic
+    from ..models.results import OperationResult
 
 
 def _line(d: Diagnostic) -> str:
+    from rich.markup import escape
+
+    from .render import diagnostic_line
+
     return diagnostic_line(d) + (f"\n      [green]fix: {escape(d.fix)}[/]" if d.fix else "")
 
 
 def _render_doctor(result: OperationResult) -> None:
+    from rich.markup import escape
+
+    from ..models.results import DoctorResult
+    from .render import out, print_result
+
     assert isinstance(result, DoctorResult)
     print_result(result, show_diagnostics=False)
     if result.project:
-        out.print(f"[bold]project[/] ({len(result.project)} finding(s))")
+        out.print(f"[bold]project[/] ({plural(len(result.project), 'finding')})")
         for d in result.project:
             out.print(_line(d))
     clean = 0
@@ -35,13 +45,13 @@ def _render_doctor(result: OperationResult) -> None:
         state = "" if report.registered else " [dim](unregistered)[/]"
         out.print(
             f"[bold]{ident}{escape(report.root)}[/] ({escape(report.name or '?')})"
-            f"{state}: {report.errors} error(s), {report.warnings} warning(s), "
-            f"{report.infos} note(s)"
+            f"{state}: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}, "
+            f"{plural(report.infos, 'note')}"
         )
         for d in report.diagnostics:
             out.print(_line(d))
     if clean:
-        out.print(f"[green]{clean} asset(s) with no findings[/]")
+        out.print(f"[green]{plural(clean, 'asset')} with no findings[/]")
 
 
 @click.command()
@@ -80,6 +90,10 @@ def doctor(
     if catalog and (fix or workspace):
         raise click.UsageError("--catalog prints the code table; it takes no other option")
     if catalog:
+        from ..doctor.catalog import CatalogResult, catalog_entries
+        from ..events.sink import new_operation_id
+        from ..models.results import Status
+
         entries = catalog_entries()
         emit(
             CatalogResult(
@@ -106,6 +120,11 @@ def doctor(
 
 def _render_catalog(result: OperationResult) -> None:
     """One line per code (greppable), then its meaning."""
+    from rich.markup import escape
+
+    from ..doctor.catalog import CatalogResult
+    from .render import out
+
     assert isinstance(result, CatalogResult)
     out.print(result.summary)
     for e in result.entries:
@@ -118,33 +137,33 @@ def _render_catalog(result: OperationResult) -> None:
 
 
 def _render_quarantine_list(result: OperationResult) -> None:
+    from ..models.results import QuarantineListResult
+    from .render import diagnostic_line, out
+
     assert isinstance(result, QuarantineListResult)
-    table = Table(title=result.summary)
-    for col in ("name", "original root", "id", "build", "files", "since"):
-        table.add_column(col)
-    for q in result.entries:
-        build = (
-            "-"
-            if q.included_in_build is None
-            else "included"
-            if q.included_in_build
-            else "excluded"
-        )
-        table.add_row(
+    out.print(result.summary, markup=False)
+    rows = [
+        (
             q.name,
             q.original_root,
             str(q.asset_id or "-"),
-            build,
-            f"{q.file_count} ({q.total_size} bytes)",
-            q.quarantined_at,
+            "-"
+            if q.included_in_build is None
+            else ("included" if q.included_in_build else "excluded"),
+            f"{plural(q.file_count, 'file')}, {size(q.total_size)}",
+            q.quarantined_at.replace("T", " ")[:16],
         )
-    out.print(table)
+        for q in result.entries
+    ]
+    if rows:
+        header = ("name", "original root", "id", "build", "files", "since")
+        out.print("\n".join(columns(rows, out.width, header)), markup=False)
     for d in result.diagnostics:
         out.print(diagnostic_line(d))
 
 
 @click.command()
-@click.argument("asset", required=False)
+@click.argument("asset", required=False, shell_complete=complete_asset)
 @click.option("--list", "list_", is_flag=True, help="List what is in quarantine.")
 @click.option("--yes", is_flag=True, help="Apply the move (otherwise only preview it).")
 @json_option

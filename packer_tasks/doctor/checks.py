@@ -294,7 +294,8 @@ def stray_files(project: Project, known_roots: set[str]) -> list[Diagnostic]:
         out.append(
             info(
                 "hygiene.stray_file",
-                f"{where} holds {len(names)} file(s) outside any asset root: {shown}",
+                f"{where} holds {len(names)} file{'' if len(names) == 1 else 's'} outside any "
+                f"asset root: {shown}",
                 "make them an asset with `prometeu-packer new`, or move them out of assets/",
                 path=None if folder == "." else folder,
             )

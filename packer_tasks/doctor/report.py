@@ -31,7 +31,7 @@ from ..workspace.project import Project
 from ..workspace.quarantine import QuarantineRecord
 from ..workspace.snapshot import WorkspaceSnapshot
 from .checks import ExaminedRoot, hygiene_findings
-from .fixes import PlannedFix, annotate
+from .fixes import IDENTITY_FIXES, PlannedFix, annotate
 
 
 def _advisory(d: Diagnostic, why: str) -> Diagnostic:
@@ -181,21 +181,26 @@ def _group(
     return project, reports
 
 
+def _count(n: int, noun: str, many: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {many or noun + 's'}"
+
+
 def _summary(snap: WorkspaceSnapshot, diags: list[Diagnostic], fixes: list[PlannedFix]) -> str:
     n_reg, n_unreg = len(snap.registered), len(snap.unregistered or ())
-    scope = f"{n_reg} registered asset(s)" + (
-        f" and {n_unreg} unregistered root(s)" if snap.unregistered is not None else ""
+    scope = _count(n_reg, "registered asset") + (
+        f" and {_count(n_unreg, 'unregistered root')}" if snap.unregistered is not None else ""
     )
     blocking = sum(d.blocking for d in diags)
     sev = {s: sum(d.severity is s for d in diags) for s in Severity}
     parts = [
         f"{blocking} blocking",
-        f"{sev[Severity.ERROR]} error(s)",
-        f"{sev[Severity.WARNING]} warning(s)",
-        f"{sev[Severity.INFO]} note(s)",
+        _count(sev[Severity.ERROR], "error"),
+        _count(sev[Severity.WARNING], "warning"),
+        _count(sev[Severity.INFO], "note"),
     ]
     verdict = "the build set is blocked" if blocking else "the build set can be packed"
-    fixable = f"; {len(fixes)} safe fix(es) available" if fixes else ""
+    safe = [f for f in fixes if f.fix_id not in IDENTITY_FIXES]
+    fixable = f"; {_count(len(safe), 'safe fix', 'safe fixes')} available" if safe else ""
     return f"checked {scope}: {', '.join(parts)}{fixable}; {verdict}"
 
 
