@@ -63,7 +63,7 @@ def test_pack_prints_one_summary_line(starter_copy: Path) -> None:
 
 
 def test_list_renders_thousands_of_rows_fast() -> None:
-    from packer_tasks.cli.workspace_cmds import _render_list
+    from packer_tasks.cli.workspace_views import render_list
     from packer_tasks.models.results import AssetSummary, ListAssetsResult, Status
 
     rows = [
@@ -86,7 +86,7 @@ def test_list_renders_thousands_of_rows_fast() -> None:
     )
 
     def render() -> int:
-        _render_list(result)
+        render_list(result)
         return 0
 
     start = time.monotonic()

@@ -9,23 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
-from ..models.declaration import AssetDeclaration
-from ..models.registry import Registry
-from ..models.results import (
-    AssetDetailsResult,
-    AssetSummary,
-    ListAssetsResult,
-    MutationResult,
-    OperationResult,
-)
-from ..service import PackerService
-from ..workspace.project import Project, nested_in_assets
 from .complete import FAMILY_NAMES, SETTING_NAMES, complete_asset, complete_family
 from .context import Ctx, emit, json_option, pass_ctx
-from .humanize import columns, size, when, words
-from .render import out, print_diagnostics, print_result
+from .humanize import words
 
 
 @click.command()
@@ -33,6 +20,9 @@ from .render import out, print_diagnostics, print_result
 @pass_ctx
 def init(ctx: Ctx, as_json: bool) -> None:
     """Create assets/.prometeu/index.json here (or in --project). Safe to run twice."""
+    from ..service import PackerService
+    from ..workspace.project import Project, nested_in_assets
+
     root = Path(os.path.abspath(ctx.project_dir or Path.cwd()))
     holder = nested_in_assets(root)
     if holder is not None:
@@ -261,47 +251,6 @@ def remove(ctx: Ctx, asset: str, delete_files: bool, yes: bool, as_json: bool) -
     )
 
 
-def _state(a: AssetSummary) -> str:
-    """One word (and the first problem) for a row of `list`."""
-    if a.quarantined:
-        return "quarantined"
-    if not a.checked:
-        return "blocked" if a.blocking else "unchecked"
-    if a.blocking:
-        more = f" +{len(a.problems) - 1}" if len(a.problems) > 1 else ""
-        return f"blocked: {a.problems[0]}{more}" if a.problems else "blocked"
-    return "ok"
-
-
-def _build_word(a: AssetSummary) -> str:
-    if a.quarantined:
-        return "quarantine"
-    if not a.registered:
-        return "unregistered"
-    return "included" if a.included_in_build else "excluded"
-
-
-def _render_list(result: OperationResult) -> None:
-    assert isinstance(result, ListAssetsResult)
-    out.print(escape(result.summary))
-    rows = [
-        (
-            str(a.asset_id) if a.asset_id is not None else "-",
-            a.root,
-            a.name or "?",
-            a.family or "?",
-            str(a.artifact_count),
-            _build_word(a),
-            _state(a),
-        )
-        for a in result.assets
-    ]
-    if rows:
-        header = ("id", "root", "name", "family", "artifacts", "build", "state")
-        out.print("\n".join(columns(rows, out.width, header)), markup=False)
-    print_diagnostics(result.diagnostics)
-
-
 @click.command("list")
 @click.option(
     "--quick",
@@ -312,33 +261,9 @@ def _render_list(result: OperationResult) -> None:
 @pass_ctx
 def list_(ctx: Ctx, quick: bool, as_json: bool) -> None:
     """List registered, unregistered and quarantined assets with what `validate` says."""
-    emit(ctx.service().list_assets(check=not quick), as_json, _render_list)
+    from .workspace_views import render_list
 
-
-def _render_details(result: OperationResult) -> None:
-    assert isinstance(result, AssetDetailsResult)
-    print_result(result, show_diagnostics=False)
-    a = result.asset
-    if a is not None:
-        ident = f"asset_id {a.asset_id}" if a.asset_id is not None else "unregistered"
-        out.print(f"  {ident}, uuid {a.asset_uuid}", markup=False)
-        out.print(f"  build: {_build_word(a)}; state: {_state(a)}", markup=False)
-        if a.output:
-            meta = ", ".join(f"{k} {v}" for k, v in (a.output.get("metadata") or {}).items())
-            out.print(
-                f"  output: {a.output.get('format')}, codec {a.output.get('codec')}"
-                + (f", {meta}" if meta else ""),
-                markup=False,
-            )
-        if a.preload is not None:
-            slot = a.preload.get("slot")
-            word = "on" if a.preload.get("enabled") else "off"
-            out.print(f"  preload: {word}" + (f", slot {slot}" if slot is not None else ""))
-        out.print(f"  last modified: {when(a.last_modified)}")
-        for i in a.inputs:
-            got = size(i.size) if i.size is not None else "[red]missing[/]"
-            out.print(f"  input {escape(i.file)} ({escape(words(i.roles))}): {got}")
-    print_diagnostics(result.diagnostics)
+    emit(ctx.service().list_assets(check=not quick), as_json, render_list)
 
 
 @click.command()
@@ -347,13 +272,18 @@ def _render_details(result: OperationResult) -> None:
 @pass_ctx
 def show(ctx: Ctx, asset: str, as_json: bool) -> None:
     """Details of ASSET (id or root) with what `validate` says of it (exit 1 if it blocks)."""
-    emit(ctx.service().get_asset_details(asset), as_json, _render_details)
+    from .workspace_views import render_details
+
+    emit(ctx.service().get_asset_details(asset), as_json, render_details)
 
 
 @click.command()
 @click.argument("which", type=click.Choice(["asset", "registry"]))
 def schema(which: str) -> None:
     """Print the JSON Schema of asset.json or the registry, for editors."""
+    from ..models.declaration import AssetDeclaration
+    from ..models.registry import Registry
+
     model = AssetDeclaration if which == "asset" else Registry
     click.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=True))
 
@@ -372,4 +302,4 @@ COMMANDS = [
     show,
     schema,
 ]
-__all__ = ["COMMANDS", "MutationResult"]
+__all__ = ["COMMANDS"]
