@@ -95,10 +95,10 @@ def open_page(browser: Browser, server: StudioServer) -> Iterator[Page]:
         context.close()
 
 
-def shot(page: Page, folder: Path, name: str) -> Path:
+def shot(page: Page, folder: Path, name: str, *, full_page: bool = True) -> Path:
     """A screenshot a person can look at (into the test's temp folder)."""
     path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
