@@ -306,7 +306,7 @@ def test_damaged_digest_memo_is_replaced(
     assert run.counts() == ALL_HITS, run.output
     assert build_bytes(work) == reference
     with sqlite3.connect(memo) as conn:
-        assert conn.execute("SELECT count(*) FROM memo").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM digests").fetchone()[0] > 0
     conn.close()
 
 

@@ -9,6 +9,8 @@ the frozen snapshot's `blake3_hex` (hash of the bytes a run reads).
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +216,22 @@ def test_racily_fresh_digests_are_not_remembered(tmp_path: Path) -> None:
     again.put(settled, "b" * 64)
     again.close()
     assert DigestMemo(tmp_path / "memo").get(settled) == "b" * 64
+
+
+def test_the_digest_memo_keeps_one_row_per_file(tmp_path: Path) -> None:
+    """Edits replace a file's row instead of adding one: the memo stays project-sized."""
+    from prometeu_cache.digests import DigestMemo
+
+    memo_dir = tmp_path / "memo"
+    old = time.time_ns() - 10_000_000_000  # settled facts (not racily fresh)
+    for i in range(5):
+        memo = DigestMemo(memo_dir)
+        memo.put(("tile.png", 10, old + i, old + i, 7), f"{i}" * 64)
+        memo.close()
+    with sqlite3.connect(memo_dir / ".digests.sqlite") as conn:
+        rows = conn.execute("SELECT label, d FROM digests").fetchall()
+    conn.close()
+    assert rows == [("tile.png", "4" * 64)]
+    again = DigestMemo(memo_dir)
+    assert again.get(("tile.png", 10, old + 4, old + 4, 7)) == "4" * 64
+    assert again.get(("tile.png", 10, old + 3, old + 3, 7)) is None

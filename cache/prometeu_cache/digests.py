@@ -43,7 +43,8 @@ class DigestMemo:
         self._local: dict[StatKey, str] = {}
         self._pending: dict[StatKey, str] = {}
         self._db: sqlite3.Connection | None = None
-        self._stored: dict[str, str] | None = None  # the database's rows, read on first use
+        # The database's rows, read on first use: label -> (stat facts, digest).
+        self._stored: dict[str, tuple[str, str]] | None = None
         self._version = -1  # PRAGMA data_version when they were read
         if directory is not None:
             self._db = self._open(Path(directory) / MEMO_FILE)
@@ -57,8 +58,14 @@ class DigestMemo:
                 db.execute("PRAGMA journal_mode=WAL")
                 # A lost memo only costs a re-hash: no fsync per commit (WAL stays intact).
                 db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS memo (k TEXT PRIMARY KEY, d TEXT)")
-                db.execute("SELECT count(*) FROM memo LIMIT 1").fetchone()
+                # One row per file: a file's newest stat facts replace its older ones, so
+                # the memo stays as small as the project (the first layout kept them all).
+                db.execute("DROP TABLE IF EXISTS memo")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS digests "
+                    "(label TEXT PRIMARY KEY, facts TEXT NOT NULL, d TEXT NOT NULL)"
+                )
+                db.execute("SELECT count(*) FROM digests LIMIT 1").fetchone()
                 return db
             except sqlite3.DatabaseError:
                 if attempt == 0:
@@ -70,9 +77,9 @@ class DigestMemo:
         return None
 
     @staticmethod
-    def _key(key: StatKey) -> str:
-        label, size, mtime, ctime, ino = key
-        return f"{label}\0{size}\0{mtime}\0{ctime}\0{ino}"
+    def _facts(key: StatKey) -> str:
+        _label, size, mtime, ctime, ino = key
+        return f"{size}\0{mtime}\0{ctime}\0{ino}"
 
     def get(self, key: StatKey) -> str | None:
         with self._lock:
@@ -82,17 +89,18 @@ class DigestMemo:
             if self._stored is None:
                 self._version = self._data_version(self._db)
                 self._stored = self._load_all(self._db)
-            name = self._key(key)
-            known = self._stored.get(name)
-            if known is None:
+            facts = self._facts(key)
+            row = self._stored.get(key[0])
+            if row is None or row[0] != facts:
                 # Perhaps written since by another connection (doit's checker): reload
                 # only when the database really changed, not once per unknown file.
                 version = self._data_version(self._db)
-                if version != self._version:
-                    self._version = version
-                    self._stored = self._load_all(self._db)
-                    known = self._stored.get(name)
-            return known
+                if version == self._version:
+                    return None
+                self._version = version
+                self._stored = self._load_all(self._db)
+                row = self._stored.get(key[0])
+            return row[1] if row is not None and row[0] == facts else None
 
     @staticmethod
     def _data_version(db: sqlite3.Connection) -> int:
@@ -104,14 +112,21 @@ class DigestMemo:
         return int(row[0]) if row else -1
 
     @staticmethod
-    def _load_all(db: sqlite3.Connection) -> dict[str, str]:
+    def _load_all(db: sqlite3.Connection) -> dict[str, tuple[str, str]]:
         """Every stored digest in one query: a run asks for most of them, and one query
         costs far less than one per file."""
         try:
-            rows = db.execute("SELECT k, d FROM memo").fetchall()
+            rows = db.execute("SELECT label, facts, d FROM digests").fetchall()
         except sqlite3.Error:
             return {}
-        return {k: d for k, d in rows if isinstance(d, str) and len(d) == 64}
+        return {
+            label: (facts, d)
+            for label, facts, d in rows
+            if isinstance(label, str)
+            and isinstance(facts, str)
+            and isinstance(d, str)
+            and len(d) == 64
+        }
 
     def put(self, key: StatKey, digest: str) -> None:
         """Remember a digest. A file modified within the last RACY_NS is remembered for this
@@ -128,10 +143,12 @@ class DigestMemo:
             if self._db is None or not self._pending:
                 self._pending.clear()
                 return
-            rows: Iterable[tuple[str, str]] = [(self._key(k), d) for k, d in self._pending.items()]
+            rows: Iterable[tuple[str, str, str]] = [
+                (k[0], self._facts(k), d) for k, d in self._pending.items()
+            ]
             try:
                 with self._db:
-                    self._db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)", rows)
+                    self._db.executemany("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)", rows)
             except sqlite3.Error:
                 pass  # a lost memo only costs a re-hash next time
             self._pending.clear()

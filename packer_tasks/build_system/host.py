@@ -140,6 +140,9 @@ class DoitHost:
         with self._guard():
             # The action's own session: the keys this check computes are not computed again.
             reason = self.service.build_status(self.session())
+            # doit checks the file dependencies next, through its own memo connection:
+            # what this check hashed must be findable there.
+            self.session().memo.flush()
             if reason is None:
                 return True
             task.value_savers.append(lambda: {"stale_because": reason})
