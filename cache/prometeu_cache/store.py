@@ -261,8 +261,10 @@ class NoPickleDisk(Disk):  # type: ignore[misc]
                 raise CorruptEntryError("value file is not a regular file")
             if info.st_size > self.max_read_size:
                 raise CorruptEntryError("value file larger than the cache size limit")
+            # Ask for the size fstat gave (plus one byte, to notice growth): a read of
+            # `max_read_size + 1` would allocate that whole buffer for every entry.
             with os.fdopen(fd, "rb", closefd=False) as handle:
-                return handle.read(self.max_read_size + 1)
+                return handle.read(min(info.st_size, self.max_read_size) + 1)
         except OSError as exc:
             raise CorruptEntryError(f"value file unreadable ({exc.strerror})") from None
         finally:
