@@ -405,11 +405,20 @@ def test_a_long_pack_leaves_the_page_responsive(browser: Browser, tmp_path: Path
         assert server.state.job.running, "the pack ended before the page was checked"
         shot(page, tmp_path, "17-activity-while-packing")
         assert max(timings) < RESPONSIVE_MS, f"details took {[round(t) for t in timings]} ms"
+        # A page reloaded mid-pack finds the pack where it is.
+        page.reload()
+        expect(page.locator("#assets tbody tr")).to_have_count(BIG + 6)
+        tab(page, "wizard")
+        expect(page.locator('#wizard[data-phase="packing"] #wizard-progress')).to_be_visible()
+        tab(page, "assets")
+        row(page, "bulk/zone_01/icons_0077").click()
+        expect(page.locator("#details #while-packing")).to_be_visible()
+        assert server.state.job.running, "the pack ended before the page was reloaded"
         slow[0].release()
         tab(page, "wizard")
         expect(page.locator("#result-status")).to_contain_text("success", timeout=60_000)
         expect(page.locator("#wizard dl.kv")).to_contain_text(f"packed assets{BIG + 5}")
-        tab(page, "assets")  # the open panel is asked of the service again, now the lane is free
-        expect(page.locator("#details #while-packing")).to_have_count(0)
+        tab(page, "assets")  # the open panel was asked of the service again by itself
         expect(page.locator('#details div[data-root="bulk/zone_01/icons_0077"]')).to_be_visible()
+        expect(page.locator("#details #while-packing")).to_have_count(0)
         shot(page, tmp_path, "18-wizard-long-result", full_page=False)

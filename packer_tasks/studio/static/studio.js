@@ -63,7 +63,7 @@ function showTab(name) {
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
   for (const s of document.querySelectorAll(".tab")) s.classList.toggle("active", s.id === `tab-${name}`);
   if (name === "inspect") loadInspect();
-  if (name === "wizard" && !state.wizardStarted) wizardSummary();
+  if (name === "wizard" && !state.wizardStarted) wizardOpen();
 }
 
 // -- assets workspace ---------------------------------------------------------------------
@@ -402,6 +402,14 @@ function wizardStep(step) {
 
 function wizardPanel(...children) { $("#wizard").replaceChildren(h("div", { class: "panel" }, ...children)); }
 
+// A pack started before this page was (re)loaded is picked up where it is.
+async function wizardOpen() {
+  state.wizardStarted = true;
+  const { body } = await api("/api/wizard/job");
+  if (body.running) packingPhase(body.operation_id);
+  else wizardSummary();
+}
+
 async function wizardSummary() {
   state.wizardStarted = true;
   wizardStep("summary");
@@ -432,11 +440,15 @@ async function wizardValidation() {
 async function wizardPack() {
   const { status, body } = await post("/api/wizard/pack", {});
   if (status !== 202) { wizardPanel(h("p", { class: "blocked-msg" }, body.error)); return; }
-  state.wizardOp = body.operation_id;
+  packingPhase(body.operation_id);
+}
+
+function packingPhase(operationId) {
+  state.wizardOp = operationId;
   wizardStep("packing");
   wizardPanel(h("h2", {}, "Packing"), h("p", { class: "muted" }, "You can keep browsing assets and reading Activity while it runs."),
     h("div", { class: "bar", id: "wizard-bar" }, h("div", { class: "fill" })), h("p", { id: "wizard-progress", class: "muted" }, "starting…"));
-  const existing = state.ops.get(body.operation_id);
+  const existing = state.ops.get(operationId);
   if (existing) { const fill = existing.el.querySelector(".bar .fill"); if (fill) $("#wizard-bar .fill").style.width = fill.style.width; }
   pollJob();
 }
