@@ -8,6 +8,7 @@ and leaks nothing. Also: `prometeu-packer studio` itself binds loopback and prin
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -140,8 +141,9 @@ def test_a_path_escaping_url_is_refused_and_reads_nothing_outside(
 
 def test_the_cli_serves_on_loopback_and_prints_its_url(tmp_path: Path) -> None:
     project = copy_project(STARTER, tmp_path / "game")
+    events = tmp_path / "events.jsonl"
     proc = subprocess.Popen(
-        [*CLI, "--project", str(project), "studio", "--port", "0"],
+        [*CLI, "--project", str(project), "--events", str(events), "studio", "--port", "0"],
         env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -155,6 +157,8 @@ def test_the_cli_serves_on_loopback_and_prints_its_url(tmp_path: Path) -> None:
         page = httpx.get(found.group(0), timeout=10)
         assert page.status_code == 200 and "PROMETEU Studio" in page.text
         assert 'content="$token"' not in page.text
+        workspace = httpx.get(found.group(0) + "api/workspace", timeout=30)
+        assert workspace.status_code == 200 and len(workspace.json()["assets"]) == 6
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -163,6 +167,9 @@ def test_the_cli_serves_on_loopback_and_prints_its_url(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert code == 0, proc.stderr.read() if proc.stderr else ""
+    # `--events FILE` streams the Studio's events too (here: the workspace read's doctor).
+    kinds = {json.loads(line)["kind"] for line in events.read_text().splitlines()}
+    assert "diagnostics_updated" in kinds
 
 
 def test_a_busy_port_or_no_project_is_a_clear_error(tmp_path: Path) -> None:

@@ -4,13 +4,16 @@ so `--help` and every other command stay fast)."""
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import click
 
-from ..workspace.project import ProjectNotFound
-from ..workspace.settings import resolve_cache
 from .context import Ctx, pass_ctx
 from .render import err, out
+
+if TYPE_CHECKING:
+    from ..events.sink import EventSink
+    from ..service import PackerService
 
 
 @click.command()
@@ -25,23 +28,28 @@ from .render import err, out
 @pass_ctx
 def studio(ctx: Ctx, port: int, open_browser: bool) -> None:
     """Serve the Studio (assets, actions, activity, pack wizard) on 127.0.0.1 until Ctrl-C."""
-    try:
-        project = ctx.project()
-    except ProjectNotFound as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise SystemExit(2) from None
+    from ..events.fanout import FanoutSink
+    from ..service import PackerService
     from ..studio.server import StudioServer
 
-    cache = resolve_cache(project, ctx.cache_dir, disabled=ctx.no_cache)
+    # The project, its cache settings and the recovery of an interrupted command, exactly
+    # as every other command gets them; the Studio's own service shares them.
+    base = ctx.service()
+    extra = ctx.sink  # `--events`: the Studio's events are streamed there too
+
+    def make_service(lane: EventSink) -> PackerService:
+        sink = lane if extra is None else FanoutSink(lane, extra)
+        return PackerService(base.project, sink=sink, cache=base.cache_config)
+
     try:
-        server = StudioServer(project, port, cache=cache)
+        server = StudioServer(base.project, port, make_service=make_service)
     except OSError as exc:
         err.print(
             f"[red]error:[/] cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
             "pass another --port (0 picks a free one)"
         )
         raise SystemExit(1) from None
-    out.print(f"Studio for {project.root} at {server.url} (Ctrl-C to stop)")
+    out.print(f"Studio for {base.project.root} at {server.url} (Ctrl-C to stop)")
     if open_browser:
         import webbrowser
 
