@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             print(f"stale: {name}")
         if names:
-            print("run `python -m packer_tasks.reference` to regenerate", file=sys.stderr)
+            print("run `python -m packer_tasks.reference` to regenerate")
         return 1 if names else 0
     for name in write(target):
         print(f"wrote {name}")

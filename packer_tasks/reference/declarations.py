@@ -15,6 +15,7 @@ from ..models.declaration import (
     AssetDeclaration,
     PreloadDecl,
 )
+from ..models.json_schemas import asset_schema, registry_schema
 from ..models.registry import Registry
 from ..workspace.registry_store import REQUIRED_KEYS
 from . import markdown as md
@@ -24,6 +25,8 @@ EXAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
 
 # What each field means, in words; the field list itself always comes from the schema.
 NOTES = {
+    "AssetDeclaration.$schema": "optional: the JSON Schema an editor applies; kept, not read",
+    "Registry.$schema": "optional: the JSON Schema an editor applies; kept, not read",
     "AssetDeclaration.schema_version": f"`{ASSET_SCHEMA_VERSION}`; any other value is refused",
     "AssetDeclaration.asset_uuid": "lower-case UUID4; the asset's identity, kept across moves",
     "AssetDeclaration.name": "a label for people; not identity, not unique",
@@ -75,8 +78,8 @@ FAMILY_KEYS = {
 def schema_files() -> dict[str, str]:
     """The JSON Schema files editors can point at (same as `prometeu-packer schema`)."""
     return {
-        "asset.schema.json": md.json_file(AssetDeclaration.model_json_schema()),
-        "registry.schema.json": md.json_file(Registry.model_json_schema()),
+        "asset.schema.json": md.json_file(asset_schema()),
+        "registry.schema.json": md.json_file(registry_schema()),
     }
 
 
