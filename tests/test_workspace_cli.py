@@ -404,6 +404,6 @@ def test_schema_commands_print_json_schema(tmp_path: Path) -> None:
         assert rc == 0, err
         schema = json.loads(out)
         assert schema["type"] == "object"
-        assert set(schema["properties"]) == expected[which]
+        assert set(schema["properties"]) == expected[which] | {"$schema"}
     rc, _, err = results[2]
     assert rc == 2 and "Traceback" not in err

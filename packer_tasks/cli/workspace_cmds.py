@@ -279,13 +279,25 @@ def show(ctx: Ctx, asset: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("which", type=click.Choice(["asset", "registry"]))
-def schema(which: str) -> None:
-    """Print the JSON Schema of asset.json or the registry, for editors."""
-    from ..models.declaration import AssetDeclaration
-    from ..models.registry import Registry
+@click.option(
+    "--family",
+    type=click.Choice(list(FAMILY_NAMES)),
+    default=None,
+    help="asset: the schema of one family only (default: any family, by its `type`).",
+)
+def schema(which: str, family: str | None) -> None:
+    """Print the JSON Schema of asset.json or the registry, for editors.
 
-    model = AssetDeclaration if which == "asset" else Registry
-    click.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=True))
+    Save it beside your project and point your editor at it, e.g. VS Code's
+    `json.schemas` with `"fileMatch": ["assets/**/asset.json"]`; or add
+    `"$schema": "<path or URL>"` to a file.
+    """
+    from ..models.json_schemas import asset_schema, registry_schema
+
+    if family is not None and which != "asset":
+        raise click.UsageError("--family goes with `schema asset`")
+    document = asset_schema(family) if which == "asset" else registry_schema()
+    click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 COMMANDS = [

@@ -44,8 +44,12 @@ class PreloadDecl(BaseModel):
 class AssetDeclaration(BaseModel):
     """The whole of `asset.json`. Registry-owned facts (id, inclusion, root) never live here."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
+    # `"$schema"`: which JSON Schema an editor should apply; kept, never interpreted.
+    json_schema: StrictStr | None = Field(
+        default=None, alias="$schema", exclude_if=lambda v: v is None
+    )
     schema_version: StrictInt
     asset_uuid: StrictStr
     name: StrictStr = Field(min_length=1)
@@ -68,4 +72,4 @@ class AssetDeclaration(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The canonical on-disk form (None loop fields dropped, slot kept only if set)."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)

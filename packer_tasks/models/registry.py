@@ -27,8 +27,12 @@ class RegistryEntry(BaseModel):
 class Registry(BaseModel):
     """Registry state. `next_asset_id` is the allocator: ids only grow, never come back."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
+    # `"$schema"`: which JSON Schema an editor should apply; kept, never interpreted.
+    json_schema: StrictStr | None = Field(
+        default=None, alias="$schema", exclude_if=lambda v: v is None
+    )
     assets: list[RegistryEntry] = Field(default_factory=list)
     next_asset_id: StrictInt = Field(default=1, gt=0)
     schema_version: StrictInt = REGISTRY_SCHEMA_VERSION

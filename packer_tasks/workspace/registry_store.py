@@ -20,7 +20,7 @@ from .atomic import write_atomic
 
 REGISTRY_LABEL = "assets/.prometeu/index.json"
 # Every key of the file is required: `Registry()` defaults exist for `init` only.
-REQUIRED_KEYS = tuple(Registry.model_fields)
+REQUIRED_KEYS = ("assets", "next_asset_id", "schema_version")
 
 
 def registry_bytes(registry: Registry) -> bytes:
@@ -30,7 +30,7 @@ def registry_bytes(registry: Registry) -> bytes:
     standard library's indenting encoder is pure Python (~50 us per entry, most of loading a
     large registry), while each string here goes through its C encoder."""
     if type(registry.next_asset_id) is not int or type(registry.schema_version) is not int:
-        data = registry.model_dump(mode="json")  # not reachable from a parsed file
+        data = registry.model_dump(mode="json", by_alias=True, exclude_none=True)  # unparsed
         data["assets"].sort(key=lambda e: e["asset_id"])
         return pretty(data)
     text = _str_json
@@ -42,8 +42,9 @@ def registry_bytes(registry: Registry) -> bytes:
         for e in sorted(registry.assets, key=lambda e: e.asset_id)
     ]
     assets = "[\n" + ",\n".join(entries) + "\n  ]" if entries else "[]"
+    schema = "" if registry.json_schema is None else f'  "$schema": {text(registry.json_schema)},\n'
     return (
-        f'{{\n  "assets": {assets},\n  "next_asset_id": {registry.next_asset_id},\n'
+        f'{{\n{schema}  "assets": {assets},\n  "next_asset_id": {registry.next_asset_id},\n'
         f'  "schema_version": {registry.schema_version}\n}}\n'
     ).encode()
 
