@@ -172,3 +172,84 @@ def test_the_cli_pack_keeps_the_manifest_true(tmp_path: Path, settled: None) -> 
     assert edited != reference
     assert run_doit(project).counts() == UP_TO_DATE
     assert build_bytes(project) == edited
+
+
+# -- outputs written moments before the manifest ------------------------------------------
+
+
+def _fresh_output_manifest(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> stat_manifest.StatManifest:
+    """Write the manifest as if right after the outputs were published: the sources are
+    settled, the outputs are racily fresh (a clock pinned 1 ns after the newest output)."""
+    from packer_tasks.service import PackerService
+    from packer_tasks.workspace.project import Project
+
+    def newest(paths: list[Path]) -> int:
+        return max(max(os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns) for p in paths)
+
+    outputs = [project / "build" / n for n in os.listdir(project / "build") if n != ".staging"]
+    meta = project / "assets" / ".prometeu"
+    sources = [meta / "index.json"] + [
+        p for p in (project / "assets").rglob("*") if p.is_file() and meta not in p.parents
+    ]
+    t_out, t_src = newest(outputs), newest(sources)
+    assert t_out > t_src
+    monkeypatch.setattr(stat_manifest, "RACY_NS", (t_out - t_src) // 2 or 1)
+    monkeypatch.setattr(stat_manifest, "clock", lambda: t_out + 1)
+    assert PackerService(Project(project)).build_status() is None
+    monkeypatch.undo()
+    found = stat_manifest.read_manifest(project, _versions())
+    assert found is not None
+    return found
+
+
+def _versions() -> dict[str, object]:
+    from packer_tasks.format_versions import manifest_versions
+
+    return manifest_versions()
+
+
+def test_fresh_outputs_are_checked_by_content_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, reference = _packed(tmp_path)
+    manifest = _fresh_output_manifest(project, monkeypatch)
+    assert {r.rsplit("/", 1)[-1] for r in manifest.recheck} == set(reference) | {
+        ".prometeu-build.json"
+    }
+    monkeypatch.setattr(stat_manifest, "RACY_NS", 0)  # a later run: the outputs have settled
+    assert stat_manifest.unchanged(project, manifest)  # hashed against the record ...
+    settled = stat_manifest.read_manifest(project, _versions())
+    assert settled is not None and settled.recheck == ()  # ... once: now stats suffice
+    assert run_doit(project).counts() == UP_TO_DATE
+
+
+def test_a_same_tick_rewrite_of_a_fresh_output_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, reference = _packed(tmp_path)
+    manifest = _fresh_output_manifest(project, monkeypatch)
+    pa = project / "build" / "assets.pa"
+    data = bytearray(pa.read_bytes())
+    data[-1] ^= 0xFF
+    pa.write_bytes(bytes(data))
+    # What a rewrite within one timestamp tick looks like: identical stat facts.
+    st = os.stat(pa)
+    facts = dict(manifest.facts)
+    facts["build/assets.pa"] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    same_tick = stat_manifest.StatManifest(
+        manifest.versions,
+        manifest.assets,
+        manifest.sources,
+        facts,
+        manifest.build_key,
+        manifest.recheck,
+    )
+    assert not stat_manifest.unchanged(project, same_tick)
+    other_key = stat_manifest.StatManifest(
+        manifest.versions, manifest.assets, manifest.sources, facts, "0" * 64, manifest.recheck
+    )
+    assert not stat_manifest.unchanged(project, other_key)
+    run_doit(project)
+    assert build_bytes(project) == reference

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 
-from ..artifact.build_record import RECORD_FILE
+from ..artifact.build_record import RECORD_FILE, read_record
 from ..artifact.companions import OUTPUT_NAMES
 from ..artifact.staging import RecoveryReport, recover
 from ..events.sink import OperationEmitter
@@ -28,7 +28,12 @@ from ..pipeline.session import BuildSession
 from ..workspace import journal
 from ..workspace.project import BUILD_DIR
 from ..workspace.snapshot import WorkspaceSnapshot
-from ..workspace.stat_manifest import read_manifest, unchanged, write_manifest
+from ..workspace.stat_manifest import (
+    discard_manifest,
+    read_manifest,
+    unchanged,
+    write_manifest,
+)
 from .base import ServiceBase, parse_ref
 
 
@@ -94,10 +99,14 @@ class BuildOps(ServiceBase):
         """build/ was just found (or made) current for `snap`: record the stat facts so
         the next no-op can say so with one stat per file."""
         outputs = [f"{BUILD_DIR}/{n}" for n in (*OUTPUT_NAMES, RECORD_FILE)]
+        record = read_record(self.project.build_dir)
+        if record is None:
+            discard_manifest(self.project.root)
+            return
         write_manifest(
             self.project.root,
             manifest_versions(),
-            len(snap.build_set()),
+            (record.build_key, len(snap.build_set())),
             snap.build_sources(),
             outputs,
             expected=snap.source_facts(),

@@ -19,20 +19,23 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .project import ASSETS_DIR, BUILD_DIR, META_DIR, STAGING_DIR
 
 MANIFEST_FILE = ".build-manifest.json"
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3
 # The digest memo's racy window (prometeu_cache.digests.RACY_NS): a fact younger than this
 # when it was recorded is not trusted later.
 RACY_NS = 2_000_000_000
 JOURNAL_FILE = ".relocation.json"
+RECORD_FILE = ".prometeu-build.json"  # artifact.build_record.RECORD_FILE
 
 Facts = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+# The clock freshness is judged by (a test may pin it).
+clock = time.time_ns
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class StatManifest:
     assets: int  # build-set size, for the "up to date" line
     sources: tuple[str, ...]  # project-relative POSIX paths the build was made from
     facts: dict[str, Facts]  # sources and outputs
+    build_key: str
+    # Outputs written moments before the manifest: their stat facts could hide a same-tick
+    # rewrite, so their content is checked against the build record instead.
+    recheck: tuple[str, ...] = ()
 
 
 def manifest_path(root: Path) -> Path:
@@ -55,6 +62,10 @@ def _facts(root: str, rel: str) -> Facts | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def _fresh(facts: Facts, now: int) -> bool:
+    return now - max(facts[1], facts[2]) < RACY_NS
+
+
 def read_manifest(root: Path, versions: Mapping[str, Any]) -> StatManifest | None:
     """The manifest written for these format versions, or None (never raises)."""
     try:
@@ -66,16 +77,27 @@ def read_manifest(root: Path, versions: Mapping[str, Any]) -> StatManifest | Non
             return None
         it = iter(flat)
         facts = {str(p): (a, b, c, d) for p, a, b, c, d in zip(paths, it, it, it, it, strict=True)}
+        recheck = tuple(str(r) for r in raw["recheck"])
         if len(facts) != len(paths) or not 0 <= n_sources <= len(paths):
             return None
-        return StatManifest(dict(versions), int(raw["assets"]), tuple(paths[:n_sources]), facts)
+        if not set(recheck) <= set(paths[n_sources:]):
+            return None
+        return StatManifest(
+            dict(versions),
+            int(raw["assets"]),
+            tuple(paths[:n_sources]),
+            facts,
+            str(raw["build_key"]),
+            recheck,
+        )
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
 def unchanged(root: Path, manifest: StatManifest) -> bool:
-    """True when every recorded file still has exactly its recorded stat facts and no
-    publication or relocation is half done."""
+    """True when every recorded file still has exactly its recorded stat facts, the
+    outputs to re-check still hold what the build record says, and no publication or
+    relocation is half done."""
     base = str(root)
     for pending in (
         os.path.join(BUILD_DIR, STAGING_DIR),
@@ -83,39 +105,104 @@ def unchanged(root: Path, manifest: StatManifest) -> bool:
     ):
         if os.path.lexists(os.path.join(base, pending)):
             return False
-    return all(_facts(base, rel) == facts for rel, facts in manifest.facts.items())
+    if not all(_facts(base, rel) == facts for rel, facts in manifest.facts.items()):
+        return False
+    if manifest.recheck:
+        if not _content_matches(root, manifest):
+            return False
+        _settle(root, manifest)
+    return True
+
+
+def _content_matches(root: Path, manifest: StatManifest) -> bool:
+    """The re-checked outputs against the build record, which must name the manifest's
+    build key (blake3 is imported only here: most no-ops never need it)."""
+    from blake3 import blake3
+
+    try:
+        record: Any = json.loads((root / BUILD_DIR / RECORD_FILE).read_bytes())
+        if record.get("build_key") != manifest.build_key:
+            return False
+        outputs = record["outputs"]
+        for rel in manifest.recheck:
+            name = rel.rsplit("/", 1)[-1]
+            if name == RECORD_FILE:
+                continue  # its content was just read and names the right build
+            want = outputs[name]
+            hasher = blake3()
+            with open(os.path.join(root, rel), "rb") as fh:
+                size = 0
+                while chunk := fh.read(1 << 20):
+                    hasher.update(chunk)
+                    size += len(chunk)
+            if size != want["size"] or hasher.hexdigest() != want["blake3"]:
+                return False
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True
+
+
+def _settle(root: Path, manifest: StatManifest) -> None:
+    """Once the re-checked outputs are no longer fresh, drop the re-check (one hash, not
+    one per run)."""
+    now = clock()
+    if any(_fresh(manifest.facts[rel], now) for rel in manifest.recheck):
+        return
+    _store(root, replace(manifest, recheck=()))
 
 
 def write_manifest(
     root: Path,
     versions: Mapping[str, Any],
-    assets: int,
+    build: tuple[str, int],
     sources: Iterable[str],
     outputs: Iterable[str],
     expected: Mapping[str, Facts] | None = None,
 ) -> bool:
-    """Record the current stat facts of `sources` and `outputs` (project-relative). Refused
-    (and any older manifest removed) when a file is missing, differs from `expected` (the
-    facts the full check was made from), or is racily fresh. Returns whether it wrote."""
-    path = manifest_path(root)
+    """Record the current stat facts of `sources` and `outputs` (project-relative) for the
+    build (key, build-set size) that build/ was just found to hold. Refused (and any older
+    manifest removed) when a file is missing, a source differs from `expected` (the facts
+    the full check was made from) or is racily fresh. Freshly written outputs are marked
+    for a content re-check. Returns whether it wrote."""
     base = str(root)
     sources = list(sources)
     facts: dict[str, Facts] = {}
-    now = time.time_ns()
-    for rel in [*sources, *outputs]:
+    recheck: list[str] = []
+    now = clock()
+    for rel in sources:
         found = _facts(base, rel)
-        fresh = found is not None and now - max(found[1], found[2]) < RACY_NS
-        if found is None or fresh or (expected is not None and expected.get(rel, found) != found):
+        if (
+            found is None
+            or _fresh(found, now)
+            or (expected is not None and expected.get(rel, found) != found)
+        ):
             discard_manifest(root)
             return False
         facts[rel] = found
+    for rel in outputs:
+        found = _facts(base, rel)
+        if found is None:
+            discard_manifest(root)
+            return False
+        facts[rel] = found
+        if _fresh(found, now):
+            recheck.append(rel)
+    key, assets = build
+    manifest = StatManifest(dict(versions), assets, tuple(sources), facts, key, tuple(recheck))
+    return _store(root, manifest)
+
+
+def _store(root: Path, manifest: StatManifest) -> bool:
+    path = manifest_path(root)
     data = {
         "format": MANIFEST_FORMAT,
-        "versions": dict(versions),
-        "assets": assets,
-        "sources": len(sources),  # the first `sources` paths; the outputs follow
-        "paths": list(facts),
-        "facts": [v for f in facts.values() for v in f],
+        "versions": manifest.versions,
+        "assets": manifest.assets,
+        "build_key": manifest.build_key,
+        "sources": len(manifest.sources),  # the first `sources` paths; the outputs follow
+        "paths": list(manifest.facts),
+        "facts": [v for f in manifest.facts.values() for v in f],
+        "recheck": list(manifest.recheck),
     }
     tmp = path.with_name(f"{MANIFEST_FILE}.{os.getpid()}.tmp")
     try:
