@@ -1,21 +1,25 @@
 """The write lane (SPEC §9): one writer per project across threads and processes.
 
-A process-wide re-entrant lock orders threads; an exclusive `flock` on
+A process-wide re-entrant lock orders threads; an exclusive lock on
 `assets/.prometeu/.write.lock` orders processes (two terminals, doit and the CLI at once).
-Readers that load from disk take a *shared* flock on the same file, so they run together
+Readers that load from disk take a *shared* lock on the same file, so they run together
 but never observe a multi-step write (a relocate's move + registry update) half-applied.
-The kernel drops a flock when its process dies, so a killed writer never wedges the project.
+The locks are portalocker's (`flock` on POSIX, `LockFileEx` on Windows): the system drops
+them when their process dies, so a killed writer never wedges the project.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import portalocker
+from portalocker import LockFlags
+from portalocker.exceptions import AlreadyLocked, LockException
 
 _locks: dict[Path, threading.RLock] = {}
 _depth: dict[Path, int] = {}
@@ -43,9 +47,9 @@ def write_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
     try:
         if _depth.get(key, 0) == 0:
             # Hold the gate while waiting, so new readers queue behind this writer.
-            gate = _acquire_flock(_gate(lock_path), timeout, fcntl.LOCK_EX)
+            gate = _acquire_flock(_gate(lock_path), timeout, LockFlags.EXCLUSIVE)
             try:
-                _fds[key] = _acquire_flock(lock_path, timeout, fcntl.LOCK_EX)
+                _fds[key] = _acquire_flock(lock_path, timeout, LockFlags.EXCLUSIVE)
             finally:
                 _release(gate)
             _owner[key] = threading.get_ident()
@@ -70,9 +74,9 @@ def read_lane(lock_path: Path, timeout: float = 120.0) -> Iterator[None]:
         yield
         return
     try:
-        gate = _acquire_flock(_gate(lock_path), timeout, fcntl.LOCK_SH)
+        gate = _acquire_flock(_gate(lock_path), timeout, LockFlags.SHARED)
         try:
-            fd = _acquire_flock(lock_path, timeout, fcntl.LOCK_SH)
+            fd = _acquire_flock(lock_path, timeout, LockFlags.SHARED)
         finally:
             _release(gate)
     except OSError:
@@ -90,8 +94,10 @@ def _gate(lock_path: Path) -> Path:
 
 
 def _release(fd: int) -> None:
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
+    try:
+        portalocker.unlock(fd)
+    finally:
+        os.close(fd)
 
 
 def _open_lock(lock_path: Path) -> int:
@@ -108,15 +114,16 @@ def _open_lock(lock_path: Path) -> int:
             return os.open(lock_path.parent, os.O_RDONLY)
 
 
-def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
+def _acquire_flock(lock_path: Path, timeout: float, mode: LockFlags) -> int:
+    """A shared or exclusive lock on `lock_path` within `timeout` seconds, or LaneBusy."""
     fd = _open_lock(lock_path)
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
         try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            portalocker.lock(fd, mode | LockFlags.NON_BLOCKING)
             return fd
-        except BlockingIOError:
+        except AlreadyLocked:
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise LaneBusy(
@@ -124,3 +131,6 @@ def _acquire_flock(lock_path: Path, timeout: float, mode: int) -> int:
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+        except LockException as exc:  # not contention: the lock itself failed
+            os.close(fd)
+            raise OSError(f"cannot lock {lock_path}: {exc}") from exc
