@@ -24,6 +24,12 @@ from independent_reader import (
 from PIL import Image
 
 
+def rgb565_to_rgb(word: int) -> tuple[int, int, int]:
+    """RGB565 back to 8 bits a channel by bit replication (white stays #ffffff)."""
+    r, g, b = (word >> 11) & 0x1F, (word >> 5) & 0x3F, word & 0x1F
+    return (r << 3 | r >> 2, g << 2 | g >> 4, b << 3 | b >> 2)
+
+
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = copy_project(STARTER, tmp_path_factory.mktemp("starter") / "starter")
@@ -246,8 +252,14 @@ def test_inspect_extract_round_trips(packed: dict[str, Any], tmp_path: Path) -> 
         glyph = decode_glyph(pa.entry(aid), pa.payload(aid))
         sheet = Image.open(folders[aid] / "sheet.png")
         assert sheet.size == (256, 256)
-        assert sheet.mode == "P"
-        assert sheet.tobytes() == glyph.pixels
+        # RGBA for people: index 0 transparent, every other pixel its palette-0 colour
+        assert sheet.mode == "RGBA"
+        rgba = sheet.tobytes()
+        assert bytes(rgba[3::4]) == bytes(0 if p == 0 else 255 for p in glyph.pixels)
+        palette0 = [rgb565_to_rgb(w) for w in glyph.palettes[0]]
+        for i in range(0, len(glyph.pixels), 97):
+            if glyph.pixels[i]:
+                assert tuple(rgba[4 * i : 4 * i + 3]) == palette0[glyph.pixels[i]], i
     for aid in (4, 5):
         samples = decode_sounds(pa.entry(aid), pa.payload(aid))
         wavs = sorted(folders[aid].glob("*.wav"))

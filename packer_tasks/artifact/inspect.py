@@ -10,6 +10,7 @@ from ..families import FAMILIES
 from ..models.diagnostic import Diagnostic, error
 from ..models.results import InspectResult, Status
 from .reader import _is_int, _show, pa_unreadable, read_assets_pa
+from .viewable import contact_sheet, transparent_rgba
 
 
 def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
@@ -39,7 +40,13 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
                 continue
             folder = extract_dir / f"{entry['asset_id']:04d}_{_safe(entry['asset_name'])}"
             try:
-                files = family.extract(entry["metadata"], read.payload(entry["asset_id"]))
+                payload = read.payload(entry["asset_id"])
+                files = family.extract(entry["metadata"], payload)
+                if family.bank_type == "GLYPH":  # for people: transparency and a contact sheet
+                    files = [
+                        *transparent_rgba(files),
+                        contact_sheet(entry["metadata"], payload),
+                    ]
             except Exception as exc:  # the reader vouches for the metadata; a miss is a finding
                 problems.append(
                     error(
