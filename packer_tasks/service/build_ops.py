@@ -35,6 +35,7 @@ from ..workspace.stat_manifest import (
     write_manifest,
 )
 from .base import ServiceBase, parse_ref
+from .read_ops import plural
 
 
 class BuildOps(ServiceBase):
@@ -181,7 +182,7 @@ class BuildOps(ServiceBase):
         n = len(snap.build_set())
         em.emit(
             EventKind.DIAGNOSTICS_UPDATED,
-            f"validated {n} asset(s)",
+            f"validated {plural(n, 'asset')}",
             data={"blocked_assets": len(rows)},
         )
         return ValidatePackResult(
@@ -192,9 +193,11 @@ class BuildOps(ServiceBase):
             green=green,
             assets=rows,
             summary=(
-                f"all {n} build-set asset(s) can be packed"
+                f"all {plural(n, 'build-set asset')} can be packed"
                 if green
-                else f"{len(rows)} of {n} build-set asset(s) block the pack"
+                else f"{len(rows)} of {plural(n, 'build-set asset')} "
+                + ("blocks" if len(rows) == 1 else "block")
+                + " the pack"
             ),
             diagnostics=gate.all(),
             blockers=gate.all(),

@@ -49,6 +49,7 @@ from ..workspace.quarantine import (
 )
 from ..workspace.registry_store import REGISTRY_LABEL, save_registry
 from .base import OperationError, ServiceBase, applied, parse_ref, preview
+from .read_ops import plural
 from .suggest import suggestions
 
 
@@ -160,7 +161,7 @@ def _plan_quarantine(project: Project, registry: Registry, ref: str | int) -> _Q
             kind="move_root",
             path=f"assets/{root}",
             target=f"{qlabel}/{FILES_DIR}",
-            description=f"move the folder ({len(record.files)} file(s)) into quarantine",
+            description=f"move the folder ({plural(len(record.files), 'file')}) into quarantine",
         ),
         Action(
             kind="write_record",
@@ -297,7 +298,9 @@ def _plan_restore(project: Project, registry: Registry, ref: str) -> _RestorePla
         [
             warning(
                 "quarantine.files_changed",
-                f"{len(changed)} file(s) of {record.name!r} differ from the record: "
+                f"{plural(len(changed), 'file')} of {record.name!r} "
+                + ("differs" if len(changed) == 1 else "differ")
+                + " from the record: "
                 f"{', '.join(changed[:5])}",
                 "they are restored as they are now",
             )
@@ -412,7 +415,7 @@ class QuarantineOps(ServiceBase):
             operation="list_quarantined",
             operation_id=em.operation_id,
             status=Status.SUCCESS,
-            summary=f"{len(entries)} asset(s) in quarantine",
+            summary=f"{plural(len(entries), 'asset')} in quarantine",
             entries=entries,
             diagnostics=problems,
         )
