@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from prometeu_cache.keys import blake3_hex
 from remote_server import FaultProxy, Nginx, closed_port, nginx_binary, running_nginx
 from test_doit_support import (
@@ -157,6 +158,23 @@ def test_doit_with_the_remote_down_builds_and_warns_once(tmp_path: Path) -> None
     assert len(lines) == 1 and "cannot connect" in lines[0], run.output
     assert f"0 local + 0 remote cache hit(s), {STARTER_ASSETS} miss(es)" in run.output
     assert (a / "build" / "assets.pa").exists()
+
+
+def test_a_restored_build_is_reused_without_asking_the_remote(
+    nginx: Nginx, prefix: str, tmp_path: Path
+) -> None:
+    """build/ restored, local cache empty, one input re-encoded: only that asset is asked
+    of the remote (the others keep their bytes from the previous build)."""
+    seed(tmp_path, f"{nginx.url}/{prefix}")
+    b = copy_project(tmp_path / "a", tmp_path / "elsewhere" / "b", keep=("build",))
+    png = sorted((b / "assets").rglob("*.png"))[0]
+    with Image.open(png) as img:
+        img.load()
+        img.save(png, format="PNG", compress_level=1)  # same pixels, other bytes
+    with FaultProxy(nginx.port) as proxy:
+        run = pack(b, "--remote-cache", f"{proxy.url}/{prefix}")
+    assert tiers(run_events(b)) == [("cache_miss", "remote")], run.output
+    assert proxy.requests == 1  # the record of the one new key: absent
 
 
 def test_read_only_by_default_leaves_the_server_untouched(

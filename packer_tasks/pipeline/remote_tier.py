@@ -40,18 +40,22 @@ def prefetch_remote(
     materializer: Materializer,
     assets: Iterable[RegisteredAsset],
 ) -> None:
-    """Start remote reads for every packable asset the local tier lacks (no-op without a
-    remote). An input that cannot be read now is left to materialization to report."""
+    """Start remote reads for every packable asset the local tier lacks and the previous
+    build cannot supply (no-op without a remote). An input that cannot be read now is
+    left to materialization to report."""
     if not isinstance(cache, TieredCache) or cache.remote.down is not None:
         return
+    reused = materializer.previous.by_key if materializer.previous is not None else {}
     keys = []
     for asset in assets:
         if asset.loaded.declaration is None or any_blocking(asset.diagnostics):
             continue
         try:
-            keys.append(materializer.cache_key_of(asset)[0])
+            key = materializer.cache_key_of(asset)[0]
         except OSError:
             continue
+        if key not in reused:
+            keys.append(key)
     cache.prefetch(keys)
 
 
