@@ -460,3 +460,20 @@ def test_a_malformed_setting_is_a_warning(tmp_path: Path, text: str, expected: s
     run = pack(a)
     lines = [line for line in run.output.splitlines() if "config.invalid_setting" in line]
     assert len(lines) == 1 and expected in lines[0], run.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PROMETEU_PACKER_REMOTE_CACHE_WRITE", "maybe", "remote writes stay off"),
+        ("PROMETEU_PACKER_REMOTE_CACHE_TIMEOUT", "soon", "not a number of seconds"),
+    ],
+)
+def test_a_malformed_remote_variable_is_a_warning(
+    nginx: Nginx, prefix: str, tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    a = copy_project(STARTER, tmp_path / "a")
+    run = pack(a, "--remote-cache", f"{nginx.url}/{prefix}", extra={name: value})
+    lines = [line for line in run.output.splitlines() if "config.invalid_setting" in line]
+    assert len(lines) == 1 and expected in lines[0], run.output
+    assert nginx.files(prefix) == {}  # writes stayed off
