@@ -188,3 +188,16 @@ def test_init_scaffolds_a_game_repo_once(tmp_path: Path) -> None:
     cli_json("init", cwd=other)
     assert (other / "dodo.py").read_text() == "def task_hello(): ...\n"
     assert (other / ".gitignore").read_text().count(".doit.db*") == 1
+
+
+def test_explain_sees_a_preload_toggle(starter_copy: Path) -> None:
+    """The payload is unchanged, but assets.pa is not: explain says so (issue 13)."""
+    cli_json("pack", cwd=starter_copy)
+    assert cli_json("explain", "1", cwd=starter_copy)["changes"] == []
+    cli_json("set", "1", "preload", "off", "--yes", cwd=starter_copy)
+    res = cli_json("explain", "1", cwd=starter_copy)
+    assert res["would_rebuild"] is False  # the payload itself is cached
+    assert "build: asset 1 no longer preloads" in res["changes"]
+    assert "assets.pa would change" in res["summary"]
+    cli_json("pack", cwd=starter_copy)
+    assert cli_json("explain", "1", cwd=starter_copy)["changes"] == []

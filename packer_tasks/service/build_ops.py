@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from ..artifact.build_record import RECORD_FILE, read_record
 from ..artifact.companions import OUTPUT_NAMES
@@ -21,7 +23,7 @@ from ..models.results import (
     ValidationEntry,
 )
 from ..pipeline.explain import describe_changes, previous_material
-from ..pipeline.gate import content_diagnostics, structural_gate
+from ..pipeline.gate import content_diagnostics, preload_for, structural_gate
 from ..pipeline.materialize import MaterializeReport
 from ..pipeline.pack import build_is_current, run_pack
 from ..pipeline.session import BuildSession
@@ -240,6 +242,15 @@ class BuildOps(ServiceBase):
             summary = f"{root}: changed since the last pack, but this exact state is cached"
         else:
             summary = f"{root}: would re-materialize ({'; '.join(changes) or 'not in cache'})"
+        # The payload is one part of assets.pa: the header, preload table and companions
+        # change with the whole build set, so say whether the next pack publishes anew.
+        build_changes = _preload_changes(self.project.build_dir, snap)
+        why = self.build_status() if not (changes or build_changes) else None
+        if why is not None:  # another asset, the registry or build/ itself
+            build_changes = [why]
+        if build_changes:
+            summary += "; assets.pa would change: " + "; ".join(build_changes)
+            changes = [*changes, *(f"build: {c}" for c in build_changes)]
         return ExplainResult(
             runtime_state=self.runtime.state,
             operation="explain",
@@ -253,3 +264,28 @@ class BuildOps(ServiceBase):
             cached=cached,
             changes=changes,
         )
+
+
+def _preload_changes(build_dir: Path, snap: WorkspaceSnapshot) -> list[str]:
+    """How the preload table of the next pack differs from build/preload.json."""
+    try:
+        before = json.loads((build_dir / "preload.json").read_text("utf-8"))
+        old = {int(p["asset_id"]): int(p["slot"]) for p in before}
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+    new = {p["asset_id"]: p["slot"] for p in preload_for(snap.build_set())[0]}
+    out = []
+    for asset_id in sorted(old.keys() | new.keys()):
+        was, now = old.get(asset_id), new.get(asset_id)
+        if was != now:
+            out.append(
+                f"asset {asset_id} "
+                + (
+                    f"preloads in slot {now}"
+                    if was is None
+                    else "no longer preloads"
+                    if now is None
+                    else f"moves from preload slot {was} to {now}"
+                )
+            )
+    return out
