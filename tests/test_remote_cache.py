@@ -430,7 +430,9 @@ def test_cache_stats_and_verify_report_the_remote_tier(
     url = f"{nginx.url}/{prefix}"
     seed(tmp_path, url)
     b = checkout_b(tmp_path)
-    pack(b, "--remote-cache", url)
+    packed = run_packer(b, "--remote-cache", url, "pack", "--json", env=env())
+    result = json.loads(packed.stdout)
+    assert (result["cache_hits"], result["remote_hits"]) == (STARTER_ASSETS, STARTER_ASSETS)
     for command in ("stats", "verify"):
         run = run_packer(b, "--remote-cache", url, "cache", command, "--json", env=env())
         remote = json.loads(run.stdout)["remote"]

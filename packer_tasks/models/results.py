@@ -147,6 +147,7 @@ class PackResult(OperationResult):
     # False when build/ already held exactly this build (its record and files checked).
     published: bool = False
     cache_hits: int = 0
+    remote_hits: int = 0  # of the cache hits, those the remote tier answered
     cache_misses: int = 0
     up_to_date: int = 0
     elapsed_ms: int = 0

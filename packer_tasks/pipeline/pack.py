@@ -301,6 +301,7 @@ def run_pack(
     result.diagnostics += settle_remote(session.cache, session.config, em)
     m = session.materializer
     result.cache_hits, result.cache_misses, result.up_to_date = m.hits, m.misses, m.up_to_date
+    result.remote_hits = m.remote_hits
     em.emit(
         EventKind.BUILD_FINISHED,
         result.summary,
