@@ -108,3 +108,19 @@ def test_ctrl_c_is_one_line_and_130(
     rc, out, err = run_cli(*args, cwd=starter_copy)
     assert rc == 130
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_packer_sentences_read_as_words() -> None:
+    said = "packed 5 asset(s) into build/assets.pa (0 local + 5 remote cache hit(s), 1 miss(es))"
+    assert humanize.readable(said) == (
+        "packed 5 assets into build/assets.pa (0 local + 5 remote cache hits, 1 miss)"
+    )
+    stats = "6 entr(ies), 180635 bytes of 2147483648 in .prometeu-cache"
+    assert humanize.readable(stats) == "6 entries, 176 KiB of 2.0 GiB in .prometeu-cache"
+    assert humanize.readable("1 entr(ies)") == "1 entry"
+
+
+def test_cache_stats_reads_as_words(starter_copy: Path) -> None:
+    assert run80("pack", cwd=starter_copy)[0] == 0
+    rc, out, _ = run80("cache", "stats", cwd=starter_copy)
+    assert rc == 0 and "(ies)" not in out and "bytes of" not in out and " KiB of " in out

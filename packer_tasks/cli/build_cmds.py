@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .context import Ctx, emit, json_option, pass_ctx
-from .humanize import columns, duration, plural, when
+from .humanize import columns, duration, plural, readable, when
 
 if TYPE_CHECKING:
     from ..models.results import OperationResult
@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 def pack_line(result: OperationResult) -> str | None:
     """The one summary line of a published pack: the packer's own sentence (which names
-    the cache tiers) and the time taken. None when nothing was published."""
+    the cache tiers) in words, and the time taken. None when nothing was published."""
     from ..models.results import PackResult
 
     assert isinstance(result, PackResult)
     if result.status.value != "success" or not result.published:
         return None
-    return f"{result.summary} in {duration(result.elapsed_ms)}"
+    return f"{readable(result.summary)} in {duration(result.elapsed_ms)}"
 
 
 def _render_pack(result: OperationResult) -> None:

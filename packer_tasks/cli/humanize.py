@@ -3,8 +3,15 @@ that fit the terminal. Pure functions: no packer semantics, no I/O."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
+
+# "5 cache hit(s)", "1 miss(es)", "6 entr(ies)": a count, then a noun with its plural ending
+# in parentheses (words may sit between, as in "0 local + 5 remote cache hit(s)").
+_COUNTED = re.compile(r"\b(\d+)((?: [a-z-]+)*? )([a-z-]+?)(\((?:s|es|ies)\))")
+_BYTES_OF = re.compile(r"\b(\d+) bytes of (\d+)\b")
+_BYTES = re.compile(r"\b(\d{4,}) bytes\b")
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
@@ -12,6 +19,23 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     if n == 1:
         return f"{n} {noun}"
     return f"{n} {many if many is not None else noun + 's'}"
+
+
+def readable(text: str) -> str:
+    """A packer sentence for people: `2 asset(s)` → `2 assets`, `1 miss(es)` → `1 miss`,
+    `6 entr(ies)` → `6 entries`, `180635 bytes of 2147483648` → `176 KiB of 2.0 GiB`."""
+
+    def counted(m: re.Match[str]) -> str:
+        n, between, stem, ending = m.group(1), m.group(2), m.group(3), m.group(4)
+        if ending == "(ies)":
+            noun = stem + ("y" if n == "1" else "ies")
+        else:
+            noun = stem if n == "1" else stem + ending[1:-1]
+        return f"{n}{between}{noun}"
+
+    text = _COUNTED.sub(counted, text)
+    text = _BYTES_OF.sub(lambda m: f"{size(int(m.group(1)))} of {size(int(m.group(2)))}", text)
+    return _BYTES.sub(lambda m: size(int(m.group(1))), text)
 
 
 def size(n: int | None) -> str:

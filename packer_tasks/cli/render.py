@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from ..models.diagnostic import Diagnostic
 from ..models.results import OperationResult, Status
+from .humanize import readable
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -31,7 +32,7 @@ def diagnostic_line(d: Diagnostic) -> str:
     block = " (blocking)" if d.blocking else ""
     head = f"[{style}]{d.severity.value}{block}[/] {escape(d.code)}"
     where = f" {escape(d.where)}:" if d.where else ":"
-    text = f"  {head}{where} {escape(d.message)}"
+    text = f"  {head}{where} {escape(readable(d.message))}"
     if d.hint:
         text += f"\n      [dim]hint: {escape(d.hint)}[/]"
     return text
@@ -45,7 +46,8 @@ def print_diagnostics(diags: Iterable[Diagnostic]) -> None:
 def print_result(result: OperationResult, *, show_diagnostics: bool = True) -> None:
     """The common human rendering: summary line, actions, diagnostics."""
     colour = {"success": "green", "preview": "cyan", "blocked": "red", "failed": "red"}
-    out.print(f"[{colour[result.status.value]}]{result.status.value}[/]: {escape(result.summary)}")
+    text = escape(readable(result.summary))
+    out.print(f"[{colour[result.status.value]}]{result.status.value}[/]: {text}")
     for a in result.proposed_actions:
         target = f" → {a.target}" if a.target else ""
         out.print(
