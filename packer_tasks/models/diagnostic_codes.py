@@ -56,7 +56,8 @@ def asset_root_exists(root: str) -> Diagnostic:
     return error(
         "asset.root_exists",
         f"assets/{root} already exists (and is not an empty folder)",
-        "choose a free root, or `register` the existing one",
+        "choose a free root; to use the art already there, `prometeu-packer adopt "
+        f"{root}` (or `register` it if it has an asset.json)",
     )
 
 
