@@ -94,6 +94,12 @@ def inspect_file(path: Path, extract_dir: Path | None = None) -> InspectResult:
     )
 
 
+def _keys(keys: object) -> str:
+    """Key names as words for a message (never a Python list repr)."""
+    names = sorted(str(k)[:40] for k in keys) if isinstance(keys, dict | set | frozenset) else []
+    return ", ".join(names[:12]) + (", …" if len(names) > 12 else "") if names else "none"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -150,7 +156,7 @@ def _int_in(value: object, low: int, high: int) -> TypeGuard[int]:
 
 def _glyph_metadata_problem(meta: dict[str, Any], size: int) -> str | None:
     if set(meta) != _GLYPH_KEYS:
-        return f"keys are {_show(sorted(meta))}; expected {sorted(_GLYPH_KEYS)}"
+        return f"keys are {_keys(meta)}; expected {_keys(_GLYPH_KEYS)}"
     tile_size = meta["tile_size"]
     if not (_is_int(tile_size) and tile_size in _GLYPH_CAPACITY):
         return f"tile_size {_show(tile_size)} is not 8, 16 or 32"
@@ -169,7 +175,7 @@ def _glyph_metadata_problem(meta: dict[str, Any], size: int) -> str | None:
 
 def _sound_metadata_problem(meta: dict[str, Any], size: int) -> str | None:
     if set(meta) != _SOUND_KEYS:
-        return f"keys are {_show(sorted(meta))}; expected {sorted(_SOUND_KEYS)}"
+        return f"keys are {_keys(meta)}; expected {_keys(_SOUND_KEYS)}"
     if not (_is_int(meta["channels"]) and meta["channels"] == 1):
         return f"channels {_show(meta['channels'])} is not 1"
     samples = meta["samples"]
