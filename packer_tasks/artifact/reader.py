@@ -164,7 +164,8 @@ def read_assets_pa(data: bytes) -> ReadResult:
     if set(header) != {"asset_table", "preload"}:
         problems.add(
             "pa.header_shape",
-            f"header keys are {sorted(header)}; exactly asset_table and preload are allowed",
+            f"header keys are {', '.join(sorted(k[:40] for k in header)[:12]) or 'none'}; "
+            "exactly asset_table and preload are allowed",
         )
     table = header.get("asset_table")
     preload = header.get("preload")
@@ -257,7 +258,8 @@ def _check_entries(
             extra = sorted(set(entry) - _ENTRY_KEYS)
             problems.add(
                 "pa.entry_shape",
-                f"asset_table[{i}] keys: missing {missing}, unexpected {extra}",
+                f"asset_table[{i}] keys: missing {', '.join(missing) or 'none'}, "
+                f"unexpected {', '.join(k[:40] for k in extra[:12]) or 'none'}",
                 aid,
             )
         if aid is None:
