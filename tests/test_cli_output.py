@@ -124,3 +124,24 @@ def test_cache_stats_reads_as_words(starter_copy: Path) -> None:
     assert run80("pack", cwd=starter_copy)[0] == 0
     rc, out, _ = run80("cache", "stats", cwd=starter_copy)
     assert rc == 0 and "(ies)" not in out and "bytes of" not in out and " KiB of " in out
+
+
+def test_a_terminal_pack_is_one_bar_and_one_line(starter_copy: Path) -> None:
+    """On a real pseudo-terminal: no per-asset lines (only with -v), the bar's total right
+    from its first frame, one summary line."""
+    import re
+    import sys
+
+    from test_doit_terminal import _run_on_a_terminal
+
+    cli = [sys.executable, "-m", "packer_tasks", "pack"]
+    code, screen = _run_on_a_terminal(cli, starter_copy)
+    assert code == 0, screen
+    assert "miss" not in screen.replace("0 misses", "").replace("5 misses", ""), screen
+    totals = set(re.findall(r"\b\d+/(\d+)\b", screen))
+    assert totals == {"5"}, screen  # never 0/100: the total is known from the first frame
+    assert screen.count("packed 5 assets") == 1, screen
+
+    (starter_copy / "build").rename(starter_copy / "old-build")
+    code, screen = _run_on_a_terminal([*cli, "-v", "--no-cache"], starter_copy)
+    assert code == 0 and screen.count("cache miss for") == 5, screen
