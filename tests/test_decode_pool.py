@@ -4,9 +4,13 @@ may announce the next misses before the progress of earlier assets."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
+import pytest
+from conftest import cli_env, popen_cli
 from PIL import Image
 from test_doit_support import base_env, build_bytes, events, make_glyph_project, run_doit
 
@@ -57,3 +61,44 @@ def test_a_bad_input_among_many_blocks_with_its_diagnostic(tmp_path: Path) -> No
     assert run.returncode != 0
     assert "bank_0007" in run.output and "tile.png" in run.output, run.output
     assert not (project / "build").exists()
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_killed_pack_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """SIGKILL of the packer: its workers neither keep its output open nor live on."""
+    project = make_glyph_project(tmp_path / "game", 400, tile_size=32)
+    env = {**cli_env(), JOBS_ENV: "2"}
+    proc = popen_cli("--no-cache", "pack", cwd=project, env=env)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.01)
+    assert workers, "the pack never started its decode workers"
+    proc.kill()
+    proc.communicate(timeout=10)  # nobody else holds its stdout/stderr
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "decode workers outlived the packer"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from ..families.base import MaterializeOutcome
@@ -20,11 +22,28 @@ from .materialize import Pending, decode
 JOBS_ENV = "PROMETEU_PACKER_JOBS"
 # Below this many assets a pool costs more to start than it saves.
 MIN_ASSETS = 24
+PARENT_POLL_S = 0.2
 
 
-def _quiet_worker() -> None:
-    """Ctrl-C is the main process's to handle: it stops the run and shuts the pool down."""
+def _worker_init(parent: int) -> None:
+    """A worker is the main process's helper and nothing more:
+    - Ctrl-C is the main process's to handle (it stops the run and shuts the pool down);
+    - it holds none of the main process's standard streams (a caller waiting for the
+      packer's output to end must not wait for a worker);
+    - it exits when the main process is gone (killed, say), instead of waiting forever
+      for work that will never come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
 
 
 def job_count() -> int:
@@ -47,7 +66,8 @@ class DecodePool:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(method),
-            initializer=_quiet_worker,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         self.workers = workers
 
