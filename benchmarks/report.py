@@ -151,8 +151,8 @@ def aggregate(result: dict[str, Any]) -> dict[str, Any]:
         per_round = [r["steps"].get(name) for r in rounds]
         if all(s is None for s in per_round):
             continue
-        present = [s for s in per_round if s is not None]
-        first = present[0]
+        present = [s for s in per_round if s is not None and s.get("ok", True)]
+        first = present[0] if present else {}
         rows.append(
             {
                 "step": name,
@@ -162,7 +162,7 @@ def aggregate(result: dict[str, Any]) -> dict[str, Any]:
                 "peak_rss_mib": _min([s.get("peak_rss_mib") for s in present]),
                 "inner_s": _min([s.get("inner_s") for s in present]),
                 "walls": [None if s is None else s.get("wall_s") for s in per_round],
-                "ok": all(s.get("ok", True) for s in present),
+                "ok": all(s is None or s.get("ok", True) for s in per_round),
                 "hits": first.get("hits"),
                 "misses": first.get("misses"),
                 "up_to_date": first.get("up_to_date"),
@@ -316,6 +316,13 @@ def _counts(row: dict[str, Any]) -> str:
     return f"{row['hits']}h / {row['misses']}m" + ("" if utd is None else f" / {utd}u")
 
 
+def _code(round_: dict[str, Any]) -> str:
+    before, after = round_.get("code_before"), round_.get("code_after")
+    if before is None:
+        return "not recorded"
+    return before if before == after else f"{before} → {after} (edited during the round)"
+
+
 def size_section(result: dict[str, Any]) -> list[str]:
     size, rounds = result["size"], result["rounds"]
     code = result["code"]
@@ -328,10 +335,12 @@ def size_section(result: dict[str, Any]) -> list[str]:
         f"cache/; working tree changed during these rounds: "
         f"**{'yes' if result.get('code_changed_during_run') else 'no'}**.",
         "",
-        "| round | load avg before (1/5/15 min) | load avg after | round s |",
-        "|---|---|---|---:|",
+        "| round | load avg before (1/5/15 min) | load avg after | round s | packer code "
+        "(fingerprint before → after) |",
+        "|---|---|---|---:|---|",
         *(
-            f"| {r['round']} | {r['loadavg_before']} | {r['loadavg_after']} | {r['seconds']} |"
+            f"| {r['round']} | {r['loadavg_before']} | {r['loadavg_after']} | {r['seconds']} "
+            f"| {_code(r)} |"
             for r in rounds
         ),
         "",
@@ -365,8 +374,10 @@ def size_section(result: dict[str, Any]) -> list[str]:
 
 
 DEFINITIONS = """\
-- Every step is a fresh subprocess (wall time; CPU time and peak RSS of the child from
-  `os.wait4`), so every step and every floor includes the interpreter's start.
+- Every step is a fresh subprocess, so every step and every floor includes the
+  interpreter's start. It is started by `benchmarks/launch.py` (a ~10 MiB `python -S -I`),
+  which takes its wall time from spawn to exit and its CPU time and peak RSS from
+  `os.wait4` (started from the harness itself, a step would inherit the harness's peak RSS).
 - **F_noop** = `python benchmarks/floors.py noop MANIFEST`: the interpreter, `import doit`
   and one `os.stat` of every declared input (the registry, every asset.json, every PNG/WAV
   they name; the list is written before the rounds, as a no-op would keep it from its

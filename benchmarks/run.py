@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         saved_command, results = saved_run(args.out, args.run_json)
         command = saved_command or command
+        for result in results:
+            aggregate(result)  # with this checkout's ratios and rules
     else:
         shape = shape_from_args(args)
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="prometeu-bench-"))

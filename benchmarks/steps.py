@@ -289,6 +289,7 @@ def run_round(
     steps: dict[str, Step] = {}
     problems: list[str] = []
     load_before = os.getloadavg()
+    code_before = code_fingerprint()
     t_round = time.perf_counter()
 
     def run(
@@ -364,6 +365,8 @@ def run_round(
         "seconds": round(time.perf_counter() - t_round, 1),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "code_before": code_before,
+        "code_after": code_fingerprint(),
         "steps": {name: asdict(step) for name, step in steps.items()},
         "problems": problems,
     }
