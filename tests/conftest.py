@@ -61,6 +61,13 @@ PACKER_ENV = (
     "PROMETEU_PACKER_EVENTS",
     "PROMETEU_PACKER_DEBUG",
     "PROMETEU_PACKER_CRASH_AT",
+    "PROMETEU_PACKER_JOBS",
+    "PROMETEU_PACKER_REMOTE_CACHE",
+    "PROMETEU_PACKER_REMOTE_CACHE_WRITE",
+    "PROMETEU_PACKER_REMOTE_CACHE_TOKEN",
+    "PROMETEU_PACKER_REMOTE_CACHE_USER",
+    "PROMETEU_PACKER_REMOTE_CACHE_PASSWORD",
+    "PROMETEU_PACKER_REMOTE_CACHE_TIMEOUT",
 )
 # PROMETEU_TESTS_IN_PROCESS=0 makes `run_cli` (and test_doit_support's `run_doit` and
 # `run_packer`) start a real process per command, as the suite once did: slower, for telling
