@@ -20,6 +20,7 @@ from test_doit_support import (
     base_env,
     build_bytes,
     copy_project,
+    events,
     hex_rgb,
     read_json,
     repaint,
@@ -253,3 +254,27 @@ def test_a_same_tick_rewrite_of_a_fresh_output_is_caught(
     assert not stat_manifest.unchanged(project, other_key)
     run_doit(project)
     assert build_bytes(project) == reference
+
+
+def test_validate_reuses_what_build_holds_and_decodes_the_rest(tmp_path: Path) -> None:
+    """An asset keyed as in build/ was packed, so it passed the content checks: validate
+    neither decodes it nor asks the cache. A changed asset is decoded and judged."""
+    project, _ = _packed(tmp_path)
+    log = tmp_path / "validate.jsonl"
+    run_packer(project, "--events", str(log), "validate")
+    looked = [e for e in events(log) if e["kind"] in ("cache_hit", "cache_miss")]
+    assert looked == [], looked
+
+    heart = project / HUD / "heart.png"
+    from PIL import Image
+
+    with Image.open(heart) as img:
+        broken = img.convert("RGBA")
+    broken.putpixel((3, 3), (0, 255, 0, 255))  # not in the declared palette
+    broken.save(heart, format="PNG")
+    log.unlink()
+    run = run_packer(project, "--events", str(log), "validate", check=False)
+    assert run.returncode == 1, run.output
+    assert "heart.png" in run.output
+    looked = [e for e in events(log) if e["kind"] in ("cache_hit", "cache_miss")]
+    assert [e["affected_assets"][0]["root"] for e in looked] == ["ui/hud_icons"]

@@ -8,6 +8,7 @@ artifact's index, path and content digest. Names, absolute paths and mtimes neve
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,7 @@ class Materializer:
         frozen: FrozenInputs,
         cache: CacheStore | TieredCache | None,
         emitter: OperationEmitter,
+        previous: Callable[[], PreviousBuild | None] | None = None,
     ) -> None:
         self.project = project
         self._assets_dir = str(project.assets_dir)
@@ -125,8 +127,18 @@ class Materializer:
         self.from_remote: set[int] = set()  # hits the remote tier answered
         # (root, declaration identity, input digests) -> (declaration, key, material)
         self._keys: dict[tuple[Any, ...], tuple[AssetDeclaration, str, dict[str, Any]]] = {}
-        # A pack sets this: assets keyed as in build/ keep their previous bytes.
-        self.previous: PreviousBuild | None = None
+        # The build in build/ (read on first need): an asset keyed as there keeps its bytes
+        # (a pack) and is known to pass the content checks (validate, doctor).
+        self._previous_of = previous
+        self._previous: PreviousBuild | None = None
+        self._previous_read = previous is None
+
+    @property
+    def previous(self) -> PreviousBuild | None:
+        if not self._previous_read and self._previous_of is not None:
+            self._previous_read = True
+            self._previous = self._previous_of()
+        return self._previous
 
     @property
     def hits(self) -> int:

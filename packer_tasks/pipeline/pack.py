@@ -44,7 +44,6 @@ from ..workspace.snapshot import RegisteredAsset, WorkspaceSnapshot
 from .decode_pool import DecodePool, decode_pool_for
 from .gate import preload_for, structural_gate
 from .materialize import AssetBuild, Materializer, MaterializeReport, Pending, decode
-from .previous import load_previous
 from .remote_tier import prefetch_remote, settle_remote
 from .session import BuildSession
 
@@ -394,7 +393,6 @@ def _pack(
         )
     if stale_reason_for(project, snap, session) is None:
         return _up_to_date(em, snap, session)
-    session.materializer.previous = load_previous(project.build_dir, session.memo)
     try:
         made = materialize_all(snap, session, em, keep_payloads=True)
     except Exception as exc:  # a family bug or an I/O fault mid-read: fail, touch nothing

@@ -12,6 +12,7 @@ from ..workspace.project import Project
 from ..workspace.settings import CacheConfig
 from .frozen import FrozenInputs
 from .materialize import Materializer
+from .previous import load_previous
 from .remote_tier import open_cache
 
 
@@ -29,7 +30,13 @@ class BuildSession:
         self._own_memo = memo is None
         self.memo = memo if memo is not None else DigestMemo(project.meta_dir)
         self.frozen = FrozenInputs(self.memo)
-        self.materializer = Materializer(project, self.frozen, self.cache, emitter)
+        self.materializer = Materializer(
+            project,
+            self.frozen,
+            self.cache,
+            emitter,
+            previous=lambda: load_previous(project.build_dir, self.memo),
+        )
 
     def close(self) -> None:
         if self._own_memo:
