@@ -223,16 +223,8 @@ class Materializer:
             self.frozen.release(self._labels(entry.root, decl))
             self._record(entry.asset_id, "up_to_date")
             meta = {"decoded_size": reused.decoded_size, "metadata": reused.metadata}
-            build = self._build(
-                asset,
-                decl,
-                family.bank_type,
-                key,
-                material,
-                meta,
-                reused.size,
-                reused.payload_blake3,
-            )
+            size, digest = reused.size, reused.payload_blake3
+            build = self._build(asset, key, material, meta, size, digest)
             return MaterializeReport(build, None, reused=reused)
         if self.cache is not None:
             look = self.cache.get(key, lambda p, m: _hit_problem(decl, m, p))
@@ -254,20 +246,10 @@ class Materializer:
                         assets=[ref],
                         data={"cache_key": key, "tier": tier},
                     )
-                return MaterializeReport(
-                    self._build(
-                        asset,
-                        decl,
-                        family.bank_type,
-                        key,
-                        material,
-                        look.meta,
-                        len(look.payload),
-                        look.payload_blake3 or blake3_hex(look.payload),
-                        hit=True,
-                    ),
-                    look.payload if want_payload else None,
-                )
+                digest = look.payload_blake3 or blake3_hex(look.payload)
+                size = len(look.payload)
+                build = self._build(asset, key, material, look.meta, size, digest, hit=True)
+                return MaterializeReport(build, look.payload if want_payload else None)
             reason = look.reason or (
                 "record does not match its key" if look.hit else "not in cache"
             )
@@ -320,26 +302,12 @@ class Materializer:
         }
         if self.cache is not None:
             self.cache.put(key, m.payload, meta)
-        return MaterializeReport(
-            self._build(
-                asset,
-                decl,
-                family.bank_type,
-                key,
-                material,
-                meta,
-                len(m.payload),
-                blake3_hex(m.payload),
-            ),
-            m.payload if want_payload else None,
-            diags,
-        )
+        build = self._build(asset, key, material, meta, len(m.payload), blake3_hex(m.payload))
+        return MaterializeReport(build, m.payload if want_payload else None, diags)
 
     def _build(
         self,
         asset: RegisteredAsset,
-        decl: AssetDeclaration,
-        bank_type: str,
         key: str,
         material: dict[str, Any],
         meta: dict[str, Any],
@@ -348,7 +316,10 @@ class Materializer:
         *,
         hit: bool = False,
     ) -> AssetBuild:
-        entry = asset.entry
+        entry, decl = asset.entry, asset.loaded.declaration
+        family = get_family(decl.type) if decl is not None else None
+        assert decl is not None and family is not None
+        bank_type = family.bank_type
         return AssetBuild(
             asset_id=entry.asset_id,
             root=entry.root,
