@@ -54,7 +54,7 @@ _SPECS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     ),
     (
         ("-v", "--verbose", "verbose"),
-        {"is_flag": True, "help": "Also print one line per asset (cache hits and misses)."},
+        {"is_flag": True, "help": "Also print one line per asset the pack materializes anew."},
     ),
 )
 
