@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
-        _say("[yellow]interrupted[/]: build/ holds the last complete build")
+        _say(f"[yellow]interrupted[/]: {_what_stands(argv)}")
         sys.exit(130)
     except LaneBusy as exc:
         _say(f"[red]error:[/] {exc}; try again when the other packer command finishes")
@@ -131,6 +131,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(3)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _what_stands(argv: list[str] | None) -> str:
+    """The one line after Ctrl-C: what the person can rely on now."""
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if w in COMMAND_TABLE), None)
+    if command in ("pack", "watch", "studio"):
+        return "build/ holds the last complete build"
+    return "nothing was left half-done (every change is all or nothing)"
 
 
 def _say(text: str) -> None:
