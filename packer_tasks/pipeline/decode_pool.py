@@ -9,6 +9,7 @@ are the same with one worker or many.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -33,6 +34,7 @@ def _worker_init(parent: int) -> None:
     - it exits when the main process is gone (killed, say), instead of waiting forever
       for work that will never come."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.enable()  # forked from inside the pack's bulk allocation
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

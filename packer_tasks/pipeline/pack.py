@@ -18,6 +18,7 @@ from typing import IO, Any, BinaryIO
 from prometeu_cache.digests import StatKey, is_racy
 from prometeu_cache.keys import blake3_hex, canonical_bytes
 
+from ..allocation import bulk_allocation
 from ..artifact.build_record import (
     BuiltAsset,
     build_key,
@@ -282,7 +283,8 @@ def run_pack(
     else:
         snap = runtime_snapshot or _snapshot(project)
         try:
-            result = _pack(project, snap, session, em)
+            with bulk_allocation():
+                result = _pack(project, snap, session, em)
         except KeyboardInterrupt:
             # The lifecycle closes even for Ctrl-C (publication itself defers signals,
             # so build/ holds one complete set); the caller reports the interrupt.

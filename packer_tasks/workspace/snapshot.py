@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..allocation import bulk_allocation
 from ..models.declaration import ASSET_FILE
 from ..models.diagnostic import Diagnostic, error
 from ..models.registry import Registry, RegistryEntry
@@ -95,6 +96,11 @@ def _stat_key(path: str | Path) -> tuple[int, int, int, int]:
 
 def take_snapshot(project: Project, *, scan: bool = False) -> WorkspaceSnapshot:
     """Load the registry and each registered root; with `scan`, also every unregistered root."""
+    with bulk_allocation():
+        return _take_snapshot(project, scan=scan)
+
+
+def _take_snapshot(project: Project, *, scan: bool) -> WorkspaceSnapshot:
     registry, reg_diags = load_registry(project.registry_path)
     fp: list[StatFacts] = [(REGISTRY_FILE, *_stat_key(project.registry_path))]
     registered: list[RegisteredAsset] = []
