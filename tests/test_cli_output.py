@@ -108,7 +108,7 @@ def test_ctrl_c_is_one_line_and_130(
     rc, out, err = run_cli(*args, cwd=starter_copy)
     assert rc == 130
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and out == ""
-    assert err.startswith("interrupted: nothing was left half-done")
+    assert err.strip().startswith("interrupted: nothing was left half-done")
 
 
 def test_packer_sentences_read_as_words() -> None:
