@@ -5,6 +5,7 @@ build gives exactly the bytes of a clean full build. Real processes and real SIG
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-from test_doit_support import base_env, build_bytes, make_glyph_project, repaint, run_doit
+from test_doit_support import (
+    STARTER,
+    base_env,
+    build_bytes,
+    copy_project,
+    make_glyph_project,
+    repaint,
+    run_doit,
+)
 from test_reliability_support import assert_coherent
 
 ENTRY_POINTS = ("cli", "doit")
@@ -77,3 +86,39 @@ def test_ctrl_c_exits_130_with_one_line_and_a_complete_build(entry: str, tmp_pat
     run_doit(clean)
     assert build_bytes(project) == build_bytes(clean)
     assert new in (old, build_bytes(project))  # what the interrupted run left was complete
+
+
+def test_without_signal_masks_ctrl_c_waits_for_the_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no pthread_sigmask: a Ctrl-C during promotion is noted and raised only
+    once every output is renamed, so build/ still holds one complete set."""
+    from packer_tasks.service import PackerService
+    from packer_tasks.workspace.project import Project
+
+    project = copy_project(STARTER, tmp_path / "game")
+    service = PackerService(Project(project))
+    assert service.pack().status.value == "success"
+    (project / "assets" / "ui" / "hud_icons" / "asset.json").write_text(
+        (project / "assets" / "ui" / "hud_icons" / "asset.json")
+        .read_text()
+        .replace('"hud_icons"', '"hud_icons_2"')
+    )
+    monkeypatch.delattr(signal, "pthread_sigmask")
+    real_replace = os.replace
+    sent: list[bool] = []
+
+    def replace_and_interrupt(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        real_replace(src, dst)
+        if not sent and Path(dst).parent == project / "build":
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the first rename
+
+    monkeypatch.setattr(os, "replace", replace_and_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        PackerService(Project(project)).pack()
+    monkeypatch.undo()
+    assert sent
+    clean = copy_project(project, tmp_path / "clean")
+    assert PackerService(Project(clean)).pack().status.value == "success"
+    assert build_bytes(project) == build_bytes(clean)

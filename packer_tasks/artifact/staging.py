@@ -54,7 +54,7 @@ PUBLISHED = (*OUTPUT_NAMES, RECORD_FILE)
 def crashpoint(name: str) -> None:
     """Fault injection for the kill tests: SIGKILL ourselves at a named point."""
     if os.environ.get(CRASH_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 @dataclass(frozen=True)
@@ -184,16 +184,33 @@ def publish(build_dir: Path, folder: Path) -> None:
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM for the few renames of a promotion (main thread only; a signal
-    that arrives meanwhile is delivered, as usual, right after)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    that arrives meanwhile is delivered, as usual, right after). Where signals cannot be
+    masked (Windows), Ctrl-C is noted during the renames and raised after them."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    if not hasattr(signal, "pthread_sigmask"):
+        with _ctrl_c_noted():
+            yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
     before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted() -> Iterator[None]:
+    noted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: noted.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if noted:
+        raise KeyboardInterrupt
 
 
 def promote(build_dir: Path, folder: Path) -> None:
