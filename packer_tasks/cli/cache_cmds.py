@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import click
 
-from ..models.results import ExplainResult, OperationResult
 from .context import Ctx, emit, json_option, pass_ctx
-from .render import out, print_result
+
+if TYPE_CHECKING:
+    from ..models.results import OperationResult
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -76,6 +78,9 @@ def clear(ctx: Ctx, as_json: bool) -> None:
 
 
 def _render_explain(result: OperationResult) -> None:
+    from ..models.results import ExplainResult  # pydantic and rich: only for a result
+    from .render import out, print_result
+
     assert isinstance(result, ExplainResult)
     print_result(result)
     for change in result.changes:
