@@ -73,7 +73,8 @@ def read_manifest(root: Path, versions: Mapping[str, Any]) -> StatManifest | Non
         if raw.get("format") != MANIFEST_FORMAT or raw.get("versions") != dict(versions):
             return None
         paths, flat, n_sources = raw["paths"], raw["facts"], raw["sources"]
-        if len(flat) != 4 * len(paths) or not all(type(v) is int for v in flat):
+        # A value that is not an int can never equal a stat fact: no need to check types.
+        if len(flat) != 4 * len(paths):
             return None
         it = iter(flat)
         facts = {str(p): (a, b, c, d) for p, a, b, c, d in zip(paths, it, it, it, it, strict=True)}
@@ -105,7 +106,13 @@ def unchanged(root: Path, manifest: StatManifest) -> bool:
     ):
         if os.path.lexists(os.path.join(base, pending)):
             return False
-    if not all(_facts(base, rel) == facts for rel, facts in manifest.facts.items()):
+    stat = os.stat
+    try:
+        for rel, (size, mtime, ctime, ino) in manifest.facts.items():
+            st = stat(f"{base}/{rel}")
+            if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) != (size, mtime, ctime, ino):
+                return False
+    except (OSError, ValueError):
         return False
     if manifest.recheck:
         if not _content_matches(root, manifest):
