@@ -398,7 +398,9 @@ def test_fuzz_asset_json(fuzz_root: Path) -> None:
         for rel in decl.input_files():
             if relative_path_problem(rel, "input") is not None:
                 assert any(d.blocking and d.path == rel for d in loaded.diagnostics), rel
-        assert all(Path(f.path).resolve().is_relative_to(fuzz_root / "ui" / "hud") for f in loaded.inputs)
+        assert all(
+            Path(f.path).resolve().is_relative_to(fuzz_root / "ui" / "hud") for f in loaded.inputs
+        )
 
     check()
 
