@@ -18,7 +18,9 @@ from packer_tasks.models.diagnostic import Severity
 PACKAGE = Path(packer_tasks.__file__).parent
 CODE = re.compile(r"[a-z][a-z0-9]*\.[a-z][a-z0-9_]*")
 # Dotted strings in the source that are file names or field paths, not codes.
-NOT_CODES = re.compile(r".*\.(json|jsonl|pa|png|wav|toml|sqlite|py|lock|tmp|md)|output\.metadata")
+NOT_CODES = re.compile(
+    r".*\.(json|jsonl|pa|png|wav|toml|sqlite|py|lock|tmp|md|html|css|js)|output\.metadata"
+)
 
 
 def _source_strings() -> tuple[set[str], set[str]]:
