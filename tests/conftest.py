@@ -174,7 +174,7 @@ def ignore_state(folder: str, names: list[str]) -> set[str]:
         n
         for n in names
         if n in ("build", ".prometeu-cache", "__pycache__")
-        or n.startswith((".doit.db", ".digests.sqlite", ".write.lock"))
+        or n.startswith((".doit.db", ".digests.sqlite", ".write.lock", ".build-manifest.json"))
     }
 
 

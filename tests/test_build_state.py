@@ -63,7 +63,7 @@ STAGING = ".staging"
 CRASH_ENV = "PROMETEU_PACKER_CRASH_AT"
 DODO = "from packer_tasks.dodo import *  # noqa: F401,F403\n"
 # Packer-owned state that lives inside assets/.prometeu/ (never a source, never reverted).
-_STATE_PREFIXES = (".write.lock", ".digests.sqlite", ".relocation.json")
+_STATE_PREFIXES = (".write.lock", ".digests.sqlite", ".relocation.json", ".build-manifest.json")
 # Project-level state that is not a source either.
 _PROJECT_STATE = ("build", ".prometeu-cache", "__pycache__")
 

@@ -166,7 +166,7 @@ def tree_digest(root: Path, *, packer_state: bool = True) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
         and not p.name.startswith(".write.lock")
-        and (packer_state or not p.name.startswith(".digests.sqlite"))
+        and (packer_state or not p.name.startswith((".digests.sqlite", ".build-manifest.json")))
     }
 
 

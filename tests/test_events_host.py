@@ -20,7 +20,13 @@ from packer_tasks.models.event import AssetRef, Event, EventKind
 
 STARTER = Path(__file__).resolve().parents[1] / "sample_projects" / "starter"
 IGNORE = shutil.ignore_patterns(
-    "build", ".prometeu-cache", ".write.lock*", ".digests.sqlite*", ".doit.db*", "__pycache__"
+    "build",
+    ".prometeu-cache",
+    ".write.lock*",
+    ".digests.sqlite*",
+    ".build-manifest.json*",
+    ".doit.db*",
+    "__pycache__",
 )
 
 

@@ -26,7 +26,7 @@ from packer_tasks.models.results import RuntimeState, Status
 from packer_tasks.service import PackerService
 from packer_tasks.workspace.project import Project
 
-PACKER_STATE = (".write.lock", ".digests.sqlite")
+PACKER_STATE = (".write.lock", ".digests.sqlite", ".build-manifest.json")
 HUD = "ui/hud_icons"
 
 

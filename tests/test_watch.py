@@ -38,7 +38,7 @@ def user_files(project: Project) -> dict[str, str]:
     for path in sorted(project.assets_dir.rglob("*")):
         if not path.is_file():
             continue
-        if path.name.startswith((".write.lock", ".digests.sqlite")):
+        if path.name.startswith((".write.lock", ".digests.sqlite", ".build-manifest.json")):
             continue
         rel = path.relative_to(project.assets_dir).as_posix()
         out[rel] = hashlib.blake2b(path.read_bytes()).hexdigest()
