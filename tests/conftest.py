@@ -418,6 +418,16 @@ def cli_json(project: Path, *args: str, timeout: float = 120) -> tuple[int, dict
     return code, result
 
 
+def checked_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
+    """`prometeu-packer ARGS --json` in `cwd`: it must exit `code` without a traceback;
+    the printed result model."""
+    rc, out, err = run_cli(*args, "--json", cwd=cwd)
+    assert "Traceback" not in out + err
+    assert rc == code, f"{args}: exit {rc}\n{out}\n{err}"
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
 def run_cli_each(
     commands: Sequence[Sequence[PathArg]], cwd: PathArg | None = None, timeout: float = 60
 ) -> list[CliResult]:

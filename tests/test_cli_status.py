@@ -6,22 +6,14 @@ exit codes, codes in `--json`, files on disk.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import checked_json as cli_json
 from conftest import make_png, make_wav, run_cli
 
 REGISTRY = Path("assets/.prometeu/index.json")
-
-
-def cli_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    rc, out, err = run_cli(*args, "--json", cwd=cwd)
-    assert "Traceback" not in out + err
-    assert rc == code, f"{args}: exit {rc}\n{out}\n{err}"
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PACKER_ENV
 from PIL import Image
 from prometeu_cache.keys import blake3_hex
 from remote_server import FaultProxy, Nginx, closed_port, nginx_binary, running_nginx
@@ -32,14 +33,7 @@ from test_doit_support import (
     run_packer,
 )
 
-REMOTE_ENV = (
-    "PROMETEU_PACKER_REMOTE_CACHE",
-    "PROMETEU_PACKER_REMOTE_CACHE_WRITE",
-    "PROMETEU_PACKER_REMOTE_CACHE_TOKEN",
-    "PROMETEU_PACKER_REMOTE_CACHE_USER",
-    "PROMETEU_PACKER_REMOTE_CACHE_PASSWORD",
-    "PROMETEU_PACKER_REMOTE_CACHE_TIMEOUT",
-)
+REMOTE_ENV = tuple(n for n in PACKER_ENV if n.startswith("PROMETEU_PACKER_REMOTE_CACHE"))
 STARTER_ASSETS = 5
 REMOTE_WARNINGS = ("build.remote_cache_unavailable", "build.remote_cache_corrupt")
 

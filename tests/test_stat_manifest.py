@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import prometeu_cache.digests
 import pytest
 from test_doit_support import (
     STARTER,
@@ -48,13 +49,13 @@ sys.exit(code)
 
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stat_manifest, "RACY_NS", 0)
+    monkeypatch.setattr(prometeu_cache.digests, "RACY_NS", 0)
 
 
 def _packed(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     project = copy_project(STARTER, tmp_path / "starter")
     run_doit(project)
-    if stat_manifest.RACY_NS == 0:  # a test without `settled`: the files are too fresh
+    if prometeu_cache.digests.RACY_NS == 0:  # a test without `settled`: the files are too fresh
         assert stat_manifest.manifest_path(project).is_file()
     return project, build_bytes(project)
 
@@ -196,7 +197,7 @@ def _fresh_output_manifest(
     ]
     t_out, t_src = newest(outputs), newest(sources)
     assert t_out > t_src
-    monkeypatch.setattr(stat_manifest, "RACY_NS", (t_out - t_src) // 2 or 1)
+    monkeypatch.setattr(prometeu_cache.digests, "RACY_NS", (t_out - t_src) // 2 or 1)
     monkeypatch.setattr(stat_manifest, "clock", lambda: t_out + 1)
     assert PackerService(Project(project)).build_status() is None
     monkeypatch.undo()
@@ -219,7 +220,9 @@ def test_fresh_outputs_are_checked_by_content_once(
     assert {r.rsplit("/", 1)[-1] for r in manifest.recheck} == set(reference) | {
         ".prometeu-build.json"
     }
-    monkeypatch.setattr(stat_manifest, "RACY_NS", 0)  # a later run: the outputs have settled
+    monkeypatch.setattr(
+        prometeu_cache.digests, "RACY_NS", 0
+    )  # a later run: the outputs have settled
     assert stat_manifest.unchanged(project, manifest)  # hashed against the record ...
     settled = stat_manifest.read_manifest(project, _versions())
     assert settled is not None and settled.recheck == ()  # ... once: now stats suffice

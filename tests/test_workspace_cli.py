@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from conftest import checked_json as cli_json
 from conftest import make_png, make_wav, run_cli, run_cli_each
 
 REGISTRY = Path("assets/.prometeu/index.json")
@@ -31,14 +32,6 @@ def assert_canonical(path: Path) -> Any:
     obj = json.loads(data)
     assert data == canonical(obj), f"{path} is not written canonically"
     return obj
-
-
-def cli_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
-    rc, out, err = run_cli(*args, "--json", cwd=cwd)
-    assert "Traceback" not in out + err
-    assert rc == code, f"{args}: exit {rc}\n{out}\n{err}"
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 def cli_json_all(commands: list[tuple[str, ...]], cwd: Path, code: int = 0) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,8 @@ from prometeu_cache.keys import blake3_file, blake3_hex, canonical_bytes
 
 from ..canonical_json import pretty
 from ..format_versions import BUILD_FORMAT_VERSION
+from ..workspace.project import RECORD_FILE as RECORD_FILE
 from .companions import OUTPUT_NAMES
-
-RECORD_FILE = ".prometeu-build.json"
 
 
 @dataclass(frozen=True)
@@ -107,13 +106,20 @@ def output_label(name: str) -> str:
     return f"build/{name}"
 
 
-def stale_reason(build_dir: Path, key: str, memo: DigestMemo) -> str | None:
-    """Why `build/` does not hold the build `key` (None when it does): the record is
-    missing or names another key, or a file differs from what the record says. A file
-    whose stat facts the memo knows is not read; any other is hashed."""
+def stale_reason(
+    build_dir: Path, current_key: Callable[[], str | None], memo: DigestMemo
+) -> str | None:
+    """Why `build/` does not hold the build of the current sources (None when it does):
+    the record is missing or names another key, or a file differs from what the record
+    says. The key is asked for only when there is a record to compare it with (keying
+    reads every input; a first pack keys them as it materializes). A file whose stat
+    facts the memo knows is not read; any other is hashed."""
     record = read_record(build_dir)
     if record is None:
         return "build/ holds no valid build record"
+    key = current_key()
+    if key is None:
+        return "an input cannot be read"
     if record.build_key != key:
         return "the sources changed since build/ was written"
     for name, (size, digest) in sorted(record.outputs.items()):

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..canonical_json import pretty
+from ..workspace.project import OUTPUT_NAMES as OUTPUT_NAMES
 
-OUTPUT_NAMES = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
 METADATA_SCHEMA_VERSION = 1
 
 

@@ -40,6 +40,7 @@ from prometeu_cache.keys import blake3_file, blake3_hex
 
 from ..canonical_json import pretty
 from ..workspace.atomic import fsync_dir, write_atomic
+from ..workspace.project import PUBLISHED  # in order: the record comes last
 from .build_record import RECORD_FILE, record_bytes
 from .companions import OUTPUT_NAMES
 
@@ -47,8 +48,6 @@ COMMIT_FILE = "COMMIT.json"
 ROLLBACK_FILE = "ROLLBACK.json"
 PREVIOUS_DIR = "previous"
 CRASH_ENV = "PROMETEU_PACKER_CRASH_AT"
-# What a publication moves into build/, in order: the record comes last.
-PUBLISHED = (*OUTPUT_NAMES, RECORD_FILE)
 
 
 def crashpoint(name: str) -> None:

@@ -21,20 +21,11 @@ from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from ..format_versions import PAYLOAD_FORMAT_VERSION
-from ..workspace.project import BUILD_DIR, Project, ProjectNotFound, find_project
+from ..workspace.project import BUILD_DIR, PUBLISHED, Project, ProjectNotFound, find_project
 from .host import DoitHost
 
 if TYPE_CHECKING:
     from ..events.sink import EventSink
-
-# build/'s outputs and its record (artifact.companions.OUTPUT_NAMES + build_record.RECORD_FILE).
-BUILD_OUTPUTS = (
-    "assets.pa",
-    "asset_table.json",
-    "preload.json",
-    "asset_table_metadata.json",
-    ".prometeu-build.json",
-)
 
 
 def fail_action(message: str) -> TaskFailed:
@@ -71,7 +62,7 @@ def pack_tasks(
         "doc": "write build/assets.pa and its companions",
         "actions": [host.assemble],
         "file_dep": [prefix + s for s in sources],
-        "targets": [f"{prefix}{BUILD_DIR}/{n}" for n in BUILD_OUTPUTS],
+        "targets": [f"{prefix}{BUILD_DIR}/{n}" for n in PUBLISHED],
         "clean": True,
         "uptodate": [
             config_changed({"packer_format_version": PAYLOAD_FORMAT_VERSION}),

@@ -22,7 +22,6 @@ from ..allocation import bulk_allocation
 from ..artifact.build_record import (
     BuiltAsset,
     build_key,
-    read_record,
     remember_outputs,
     stale_reason,
 )
@@ -350,15 +349,8 @@ def _result(
 def stale_reason_for(
     project: Project, snap: WorkspaceSnapshot, session: BuildSession
 ) -> str | None:
-    """`build_is_current` minus the gate (the caller ran it). Without a record (a first
-    or a fresh-checkout pack) the inputs are not keyed here: the pack keys them as it
-    materializes, so they are read once and not all held in memory at once."""
-    if read_record(project.build_dir) is None:
-        return "build/ holds no valid build record"
-    key = planned_build_key(snap, session)
-    if key is None:
-        return "an input cannot be read"
-    return stale_reason(project.build_dir, key, session.memo)
+    """`build_is_current` minus the gate (the caller ran it)."""
+    return stale_reason(project.build_dir, lambda: planned_build_key(snap, session), session.memo)
 
 
 def _up_to_date(em: OperationEmitter, snap: WorkspaceSnapshot, session: BuildSession) -> PackResult:

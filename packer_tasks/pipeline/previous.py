@@ -19,8 +19,8 @@ from typing import Any
 from prometeu_cache.digests import DigestMemo
 
 from ..artifact.build_record import output_problem, read_record
+from ..artifact.writer import PRELUDE_SIZE, PRELUDE_STRUCT
 
-PRELUDE = struct.Struct("<4sIIIII")  # magic, version, flags, reserved, header_len, payload_off
 TABLE = "asset_table.json"
 TOOLING = "asset_table_metadata.json"
 PA = "assets.pa"
@@ -55,7 +55,7 @@ def load_previous(build_dir: Path, memo: DigestMemo) -> PreviousBuild | None:
             return None
     try:
         with open(build_dir / PA, "rb") as fh:
-            payload_offset = PRELUDE.unpack(fh.read(PRELUDE.size))[5]
+            payload_offset = PRELUDE_STRUCT.unpack(fh.read(PRELUDE_SIZE))[5]
         table = json.loads((build_dir / TABLE).read_bytes())
         tooling = json.loads((build_dir / TOOLING).read_bytes())["assets"]
         keys = {

@@ -7,8 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..artifact.build_record import RECORD_FILE, read_record
-from ..artifact.companions import OUTPUT_NAMES
+from ..artifact.build_record import read_record
 from ..artifact.staging import RecoveryReport, recover
 from ..events.sink import OperationEmitter
 from ..format_versions import manifest_versions
@@ -28,12 +27,10 @@ from ..pipeline.materialize import MaterializeReport
 from ..pipeline.pack import build_is_current, run_pack
 from ..pipeline.session import BuildSession
 from ..workspace import journal
-from ..workspace.project import BUILD_DIR
+from ..workspace.project import BUILD_DIR, PUBLISHED
 from ..workspace.snapshot import WorkspaceSnapshot
 from ..workspace.stat_manifest import (
     discard_manifest,
-    read_manifest,
-    unchanged,
     write_manifest,
 )
 from .base import ServiceBase, parse_ref
@@ -92,16 +89,10 @@ class BuildOps(ServiceBase):
                 self._remember_current(snap)
             return reason
 
-    def build_is_unchanged(self) -> bool:
-        """The shortcut: True when nothing the last full check saw has moved since (one
-        stat per file, see `stat_manifest`). False means "run the full check"."""
-        found = read_manifest(self.project.root, manifest_versions())
-        return found is not None and unchanged(self.project.root, found)
-
     def _remember_current(self, snap: WorkspaceSnapshot) -> None:
         """build/ was just found (or made) current for `snap`: record the stat facts so
         the next no-op can say so with one stat per file."""
-        outputs = [f"{BUILD_DIR}/{n}" for n in (*OUTPUT_NAMES, RECORD_FILE)]
+        outputs = [f"{BUILD_DIR}/{n}" for n in PUBLISHED]
         record = read_record(self.project.build_dir)
         if record is None:
             discard_manifest(self.project.root)

@@ -13,6 +13,10 @@ QUARANTINE_DIR = "quarantine"
 BUILD_DIR = "build"
 STAGING_DIR = ".staging"
 DEFAULT_CACHE_DIR = ".prometeu-cache"
+# What a pack publishes into build/ (SPEC §5, §8): the four outputs, then the build record.
+OUTPUT_NAMES = ("assets.pa", "asset_table.json", "preload.json", "asset_table_metadata.json")
+RECORD_FILE = ".prometeu-build.json"
+PUBLISHED = (*OUTPUT_NAMES, RECORD_FILE)
 
 
 class ProjectNotFound(Exception):

@@ -23,15 +23,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .project import ASSETS_DIR, BUILD_DIR, META_DIR, STAGING_DIR
+import prometeu_cache.digests as digests
+from prometeu_cache.keys import blake3_file
+
+from .project import ASSETS_DIR, BUILD_DIR, META_DIR, RECORD_FILE, STAGING_DIR
 
 MANIFEST_FILE = ".build-manifest.json"
 MANIFEST_FORMAT = 3
-# The digest memo's racy window (prometeu_cache.digests.RACY_NS): a fact younger than this
-# when it was recorded is not trusted later.
-RACY_NS = 2_000_000_000
 JOURNAL_FILE = ".relocation.json"
-RECORD_FILE = ".prometeu-build.json"  # artifact.build_record.RECORD_FILE
 
 Facts = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 # The clock freshness is judged by (a test may pin it).
@@ -63,7 +62,8 @@ def _facts(root: str, rel: str) -> Facts | None:
 
 
 def _fresh(facts: Facts, now: int) -> bool:
-    return now - max(facts[1], facts[2]) < RACY_NS
+    """The digest memo's racy rule, judged at `now` (the memo's window)."""
+    return now - max(facts[1], facts[2]) < digests.RACY_NS
 
 
 def read_manifest(root: Path, versions: Mapping[str, Any]) -> StatManifest | None:
@@ -123,9 +123,8 @@ def unchanged(root: Path, manifest: StatManifest) -> bool:
 
 def _content_matches(root: Path, manifest: StatManifest) -> bool:
     """The re-checked outputs against the build record, which must name the manifest's
-    build key (blake3 is imported only here: most no-ops never need it)."""
-    from blake3 import blake3
-
+    build key. The record is read here, not by `artifact.build_record`: that package
+    loads pydantic, which a no-op never needs."""
     try:
         record: Any = json.loads((root / BUILD_DIR / RECORD_FILE).read_bytes())
         if record.get("build_key") != manifest.build_key:
@@ -135,14 +134,8 @@ def _content_matches(root: Path, manifest: StatManifest) -> bool:
             name = rel.rsplit("/", 1)[-1]
             if name == RECORD_FILE:
                 continue  # its content was just read and names the right build
-            want = outputs[name]
-            hasher = blake3()
-            with open(os.path.join(root, rel), "rb") as fh:
-                size = 0
-                while chunk := fh.read(1 << 20):
-                    hasher.update(chunk)
-                    size += len(chunk)
-            if size != want["size"] or hasher.hexdigest() != want["blake3"]:
+            want, path = outputs[name], os.path.join(root, rel)
+            if os.path.getsize(path) != want["size"] or blake3_file(path) != want["blake3"]:
                 return False
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return False
