@@ -151,8 +151,9 @@ class _QuietServer(ThreadingHTTPServer):
 class FaultProxy:
     """A forwarding proxy to `upstream` (host:port) whose `fault` can be changed anytime:
     None (forward), "500", "truncate", "wrong_length", "slow", "redirect". `only` limits
-    the fault to request paths containing it (e.g. "/cas/"). Counting is approximate under
-    concurrency (plain integer updates), which is all the tests need."""
+    the fault to request paths containing it (e.g. "/cas/"). Forwarding is one request at a
+    time, so the counts are exact and `on_response` acts before any later request reaches
+    the upstream (a test that stops the server after N answers really gets N)."""
 
     def __init__(self, upstream_port: int, *, slow_seconds: float = 3.0) -> None:
         self.upstream_port = upstream_port
@@ -164,6 +165,7 @@ class FaultProxy:
         self.authorization: set[str] = set()  # every Authorization header seen
         # Called (in the proxy's thread) after each complete response, with their count.
         self.on_response: Callable[[int], object] = lambda n: None
+        self._forwarding = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -207,6 +209,10 @@ class FaultProxy:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                with proxy._forwarding:
+                    self._forward(fault, body)
+
+            def _forward(self, fault: str | None, body: bytes | None) -> None:
                 status, data = self._upstream(body)
                 if fault == "truncate" and self.command == "GET" and status == 200:
                     self.send_response(200)
